@@ -1,0 +1,16 @@
+import type { EmailMessage } from './message';
+
+/** Result of a delivery: `id` is transport-specific (Maildir file name, Gmail message id). */
+export interface SendResult {
+  id: string;
+  /** The RFC 5322 Message-ID, with angle brackets. */
+  messageId: string;
+  /** Gmail conversation id (Gmail only). */
+  threadId?: string;
+}
+
+/** Where notification mail goes: a local Maildir (the default without a Google account) or Gmail. */
+export interface MailTransport {
+  readonly kind: 'maildir' | 'gmail';
+  send(msg: EmailMessage): Promise<SendResult>;
+}
