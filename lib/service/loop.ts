@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+
+export interface LoopOptions {
+  /** One pass of the service's work. Errors are reported through onError and the loop goes on. */
+  cycle: () => Promise<void>;
+  /** Fallback period: a full pass runs at least this often even if no file event arrives. */
+  intervalMs: number;
+  /** Folders whose changes should trigger a pass soon (fs.watch; missing folders are re-tried each period). */
+  watch?: () => string[];
+  /** Coalesce bursts of file events into one pass. */
+  debounceMs?: number;
+  signal: AbortSignal;
+  onError: (e: unknown) => void;
+  /** Called after each pass with its duration. */
+  onCycle?: (ms: number) => void;
+}
+
+/**
+ * Run `cycle` now, then again whenever a watched folder changes (debounced) or `intervalMs` passes,
+ * until `signal` aborts. A pass is never run concurrently with itself; events during a pass schedule one more.
+ */
+export async function runLoop(o: LoopOptions): Promise<void> {
+  const watchers = new Map<string, fs.FSWatcher>();
+  let wake: (() => void) | null = null;
+  let pending = false;
+  let debounce: NodeJS.Timeout | null = null;
+
+  const trigger = () => {
+    pending = true;
+    if (debounce) return;
+    debounce = setTimeout(() => {
+      debounce = null;
+      wake?.();
+    }, o.debounceMs ?? 50);
+  };
+
+  const refreshWatchers = () => {
+    const want = new Set(o.watch?.() ?? []);
+    for (const [p, w] of watchers) {
+      if (!want.has(p)) {
+        w.close();
+        watchers.delete(p);
+      }
+    }
+    for (const p of want) {
+      if (watchers.has(p)) continue;
+      try {
+        const w = fs.watch(p, { persistent: false }, trigger);
+        w.on('error', () => {
+          w.close();
+          watchers.delete(p);
+        });
+        watchers.set(p, w);
+      } catch {
+        // Not there yet (or not watchable): the periodic pass covers it, and we retry next time.
+      }
+    }
+  };
+
+  const onAbort = () => wake?.();
+  o.signal.addEventListener('abort', onAbort);
+  try {
+    while (!o.signal.aborted) {
+      pending = false;
+      refreshWatchers();
+      const t0 = Date.now();
+      try {
+        await o.cycle();
+      } catch (e) {
+        o.onError(e);
+      }
+      o.onCycle?.(Date.now() - t0);
+      if (o.signal.aborted) break;
+      if (pending) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, o.intervalMs);
+        function done() {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        }
+        wake = done;
+      });
+    }
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    if (debounce) clearTimeout(debounce);
+    for (const w of watchers.values()) w.close();
+  }
+}

@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import { SERVICES, ServiceName, pm2Name } from './services';
+import type { DaemonSnapshot } from './pm2/daemon-reader';
+import { deriveRuntime, ServiceRuntime, ServiceState, formatBytes, formatUptime } from './pm2/state';
+
+/** What `status` needs from the configuration (kept small so status can use the cached config). */
+export interface ConfigView {
+  path: string;
+  exists: boolean;
+  /** null when valid. */
+  error: string | null;
+  email: string | null;
+  syftboxRoot: string | null;
+  transports: {
+    email: 'gmail' | 'maildir';
+    emailChosenBy: 'config' | 'derived';
+    maildirPath: string;
+    syftbox: 'drive' | 'local';
+    syftboxChosenBy: 'config' | 'derived';
+  };
+  gmailTokenPath: string;
+  driveTokenPath: string;
+  objects: Array<{ name: string; contents: string[]; files: string[]; peers: string[] }>;
+  approvedDomains: string[];
+}
+
+export interface TokenStatus {
+  label: string;
+  path: string;
+  state: 'ready' | 'missing' | 'not needed';
+  /** e.g. "mode 0644: should be 0600". */
+  warning: string | null;
+}
+
+export interface ServiceStatus extends ServiceRuntime {
+  name: ServiceName;
+  pm2Name: string;
+}
+
+export interface StatusReport {
+  home: string;
+  environment: 'Colab' | 'local';
+  config: ConfigView;
+  pm2: { home: string; daemon: 'running' | 'not running'; daemonVersion: string | null; reason: string | null };
+  tokens: TokenStatus[];
+  services: ServiceStatus[];
+}
+
+function tokenStatus(label: string, path: string, needed: boolean): TokenStatus {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path);
+  } catch {
+    st = undefined;
+  }
+  const mode = st ? st.mode & 0o777 : 0;
+  return {
+    label,
+    path,
+    state: st ? 'ready' : needed ? 'missing' : 'not needed',
+    warning: st && (mode & 0o077) !== 0 ? `mode ${mode.toString(8).padStart(4, '0')}: should be 0600 (chmod 600 ${path})` : null,
+  };
+}
+
+export function buildStatus(input: { home: string; colab: boolean; config: ConfigView; daemon: DaemonSnapshot; now: number }): StatusReport {
+  const { config, daemon } = input;
+  const procs = daemon.running ? daemon.processes : [];
+  return {
+    home: input.home,
+    environment: input.colab ? 'Colab' : 'local',
+    config,
+    pm2: {
+      home: daemon.home,
+      daemon: daemon.running ? 'running' : 'not running',
+      daemonVersion: daemon.running ? (daemon.version ?? null) : null,
+      reason: daemon.running ? null : daemon.reason,
+    },
+    tokens: [
+      tokenStatus('notify.gmail_token_path', config.gmailTokenPath, config.transports.email === 'gmail'),
+      tokenStatus('approve.drive_token_path', config.driveTokenPath, config.transports.syftbox === 'drive'),
+    ],
+    services: SERVICES.map((s) => ({
+      name: s,
+      pm2Name: pm2Name(s),
+      ...deriveRuntime(
+        procs.find((p) => p.name === pm2Name(s)),
+        input.now,
+      ),
+    })),
+  };
+}
+
+const ICON: Record<ServiceState, string> = {
+  online: '🟢',
+  starting: '🟡',
+  restarting: '🟡',
+  stopping: '🟡',
+  stopped: '⚪',
+  'not started': '⚪',
+  errored: '🔴',
+};
+
+const LINE = '-'.repeat(40);
+
+/** The text of `syft-bg status` (pure). */
+export function renderStatus(r: StatusReport): string {
+  const c = r.config;
+  const out: string[] = [];
+  out.push('syft-bg status', '='.repeat(40));
+  out.push(`  email:       ${c.email ?? 'not configured'}`);
+  out.push(`  syftbox:     ${c.syftboxRoot ?? 'not configured'}`);
+  out.push(`  environment: ${r.environment}`);
+  const cfgState = !c.exists ? "missing (run 'syft-bg init -e EMAIL')" : c.error ? 'INVALID' : 'ok';
+  out.push(`  config:      ${c.path} (${cfgState})`);
+  if (c.error) for (const l of c.error.split('\n')) out.push(`    ${l}`);
+  out.push(
+    `  pm2:         ${r.pm2.daemon === 'running' ? `daemon running (pm2 ${r.pm2.daemonVersion ?? '?'})` : 'daemon not running'}, PM2_HOME ${r.pm2.home}`,
+  );
+
+  out.push('', 'transports', LINE);
+  const t = c.transports;
+  const by = (x: 'config' | 'derived') => (x === 'derived' ? ' (derived from the token files; set transports in config.yaml to choose)' : '');
+  out.push(`  email        ${t.email === 'maildir' ? `maildir → ${t.maildirPath}` : 'gmail'}${by(t.emailChosenBy)}`);
+  out.push(`  syftbox      ${t.syftbox === 'local' ? 'local (datasite folder only, no Google Drive)' : 'drive'}${by(t.syftboxChosenBy)}`);
+
+  out.push('', 'tokens', LINE);
+  for (const tk of r.tokens) {
+    const st = tk.state === 'ready' ? 'ready' : tk.state === 'missing' ? `missing (${tk.path})` : 'not needed (local transport)';
+    out.push(`  ${tk.label.padEnd(35)} ${st}${tk.warning ? `  ⚠ ${tk.warning}` : ''}`);
+  }
+
+  out.push('', 'services', LINE);
+  for (const s of r.services) {
+    const parts = [`  ${s.name.padEnd(16)} ${ICON[s.state]} ${s.state.padEnd(11)}`];
+    if (s.state === 'online') {
+      parts.push(`pid ${s.pid}`.padEnd(10), `up ${formatUptime(s.uptimeMs ?? 0)}`.padEnd(11));
+      parts.push(`restarts ${s.restarts}`.padEnd(11));
+      if (s.memoryBytes !== null) parts.push(`mem ${formatBytes(s.memoryBytes)}`.padEnd(13));
+      if (s.cpuPercent !== null) parts.push(`cpu ${s.cpuPercent}%`);
+    } else {
+      if (s.restarts > 0) parts.push(`restarts ${s.restarts}`);
+      if (s.detail) parts.push(`(${s.detail})`);
+    }
+    out.push(parts.join(' ').trimEnd());
+  }
+
+  if (c.objects.length > 0) {
+    out.push('', '', 'auto-approval objects', LINE);
+    for (const o of c.objects) {
+      out.push(`  [${o.name}]`);
+      for (const p of o.contents) out.push(`    content: ${p}`);
+      for (const p of o.files) out.push(`    file:   ${p}`);
+      out.push(`    peers:  ${o.peers.length ? o.peers.join(', ') : '(any)'}`);
+    }
+  }
+  if (c.approvedDomains.length > 0) {
+    out.push('', '', 'auto-approved domains', LINE);
+    for (const d of c.approvedDomains) out.push(`  ${d}`);
+  }
+  return out.join('\n') + '\n';
+}
