@@ -1,6 +1,5 @@
 import type { ServiceDefinition } from '../../lib/service/runtime';
-import { requireIdentity } from '../../lib/service/requirements';
-import { UserError, EXIT } from '../../lib/errors';
+import { requireIdentity, requireSupportedTransports } from '../../lib/service/requirements';
 
 /**
  * The approve service. This version validates its configuration, watches the job inbox of the local
@@ -12,13 +11,7 @@ export const approveService: ServiceDefinition = {
   async create({ loaded }) {
     const id = requireIdentity(loaded);
     const c = loaded.config;
-    if (c.transports.syftbox !== 'local') {
-      throw new UserError(
-        `${loaded.path}: transports.syftbox is 'drive', but this build of syft-bg has no Google Drive sync yet. ` +
-          `Set transports.syftbox: local to work on the datasite folder ${id.datasite}.`,
-        EXIT.config,
-      );
-    }
+    requireSupportedTransports(loaded);
     const a = c.approve;
     const objects = Object.keys(a.auto_approvals.objects ?? {});
     return {

@@ -1,8 +1,7 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import type { ServiceDefinition } from '../../lib/service/runtime';
-import { requireIdentity } from '../../lib/service/requirements';
-import { UserError, EXIT } from '../../lib/errors';
+import { requireIdentity, requireSupportedTransports } from '../../lib/service/requirements';
 import { readFileIfExists, writeFileAtomic } from '../../lib/fs/atomic';
 import type { MailTransport } from '../../lib/mail/transport';
 
@@ -16,17 +15,9 @@ export const notifyService: ServiceDefinition = {
     const id = requireIdentity(loaded);
     const c = loaded.config;
     const t = c.transports;
-    let transport: MailTransport;
-    if (t.email === 'maildir') {
-      const { MaildirTransport } = await import('../../lib/mail/maildir');
-      transport = new MaildirTransport(t.maildir_path);
-    } else {
-      throw new UserError(
-        `${loaded.path}: transports.email is 'gmail', but this build of syft-bg has no Gmail client yet. ` +
-          `Set transports.email: maildir (messages go to ${t.maildir_path}).`,
-        EXIT.config,
-      );
-    }
+    requireSupportedTransports(loaded);
+    const { MaildirTransport } = await import('../../lib/mail/maildir');
+    const transport: MailTransport = new MaildirTransport(t.maildir_path);
     const { heartbeatDue, heartbeatEmail } = await import('../../lib/notify/heartbeat');
     const heartbeatFile = path.join(home.serviceDir('notify'), 'heartbeat.json');
     const n = c.notify;

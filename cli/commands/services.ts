@@ -10,11 +10,11 @@ import { UserError } from '../../lib/errors';
 function checkConfigForStart(): void {
   const home = currentHome();
   const { loadConfig } = require('../../lib/config/load') as typeof import('../../lib/config/load');
-  const { requireIdentity } = require('../../lib/service/requirements') as typeof import('../../lib/service/requirements');
+  const { requireStartable } = require('../../lib/service/requirements') as typeof import('../../lib/service/requirements');
   const loaded = loadConfig(home);
   if (!loaded.exists) throw new UserError(`No configuration at ${home.config}. Run 'syft-bg init -e EMAIL' first.`, 1);
   try {
-    requireIdentity(loaded);
+    requireStartable(loaded);
   } catch (e) {
     throw new UserError((e as Error).message, 1);
   }

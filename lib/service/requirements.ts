@@ -14,3 +14,33 @@ export function requireIdentity(loaded: LoadedConfig): { email: string; root: st
   const datasite = path.join(c.syftbox_root, c.do_email);
   return { email: c.do_email, root: c.syftbox_root, datasite, jobInbox: path.join(datasite, 'app_data', 'job', 'inbox') };
 }
+
+/**
+ * Transports this build can run. The Gmail and Drive transports arrive with the Google APIs layer; until then
+ * a configuration asking for them is refused up front with what to change, rather than silently delivering
+ * somewhere else.
+ */
+export function requireSupportedTransports(loaded: LoadedConfig): void {
+  const t = loaded.config.transports;
+  const problems: string[] = [];
+  if (t.email !== 'maildir') {
+    problems.push(
+      `transports.email is '${t.email}', but this build of syft-bg has no Gmail client yet: set transports.email: maildir (messages go to ${t.maildir_path})`,
+    );
+  }
+  if (t.syftbox !== 'local') {
+    problems.push(
+      `transports.syftbox is '${t.syftbox}', but this build of syft-bg has no Google Drive sync yet: set transports.syftbox: local`,
+    );
+  }
+  if (problems.length) {
+    const origin = t.origin.email === 'derived' || t.origin.syftbox === 'derived' ? ' (derived from the token files; add a transports: block to choose)' : '';
+    throw new UserError(`${loaded.path}: ${problems.join('; ')}${origin}.`, EXIT.config);
+  }
+}
+
+/** Everything a service checks before it starts; the CLI runs the same checks before `start`. */
+export function requireStartable(loaded: LoadedConfig): void {
+  requireIdentity(loaded);
+  requireSupportedTransports(loaded);
+}

@@ -85,7 +85,7 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
     if (err && !isUserError(err)) logger.fatal({ err }, message);
     else logger.fatal(message);
     // Also on stderr: PM2 keeps it in logs/<svc>/pm2-error.log, run-foreground shows it.
-    if (!opts.foreground) process.stderr.write(`syft-bg ${def.name}: ${message}\n`);
+    process.stderr.write(opts.foreground ? `Error: ${message}\n` : `syft-bg ${def.name}: ${message}\n`);
     if (child.underPm2 && !opts.foreground) {
       if (creationWindowExpired(child, Date.now()) && child.pmId !== null) {
         const { withDaemonRpc } = require('../pm2/daemon-reader') as typeof import('../pm2/daemon-reader');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, SpawnSyncReturns, ChildProcess } from 'node:child_process';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -18,7 +18,7 @@ export interface Sandbox {
   syftBgHome: string;
   env: NodeJS.ProcessEnv;
   cli(args: string[], opts?: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): CliResult;
-  cliAsync(args: string[], opts?: { env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  cliAsync(args: string[], opts?: { env?: NodeJS.ProcessEnv }): Promise<CliResult> & { child: ChildProcess };
   pm2(args: string[]): CliResult;
   /** Kill the sandbox's PM2 daemon with the pm2 binary (never pm2.killDaemon() inside jest). */
   killDaemon(): void;
@@ -80,8 +80,8 @@ export function makeSandbox(name = 'sb'): Sandbox {
       );
     },
     cliAsync(args, opts = {}) {
-      return new Promise((resolve, reject) => {
-        const c = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: dir });
+      const c = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: dir });
+      const p = new Promise<CliResult>((resolve, reject) => {
         let stdout = '';
         let stderr = '';
         c.stdout.on('data', (d) => (stdout += d));
@@ -89,6 +89,7 @@ export function makeSandbox(name = 'sb'): Sandbox {
         c.on('error', reject);
         c.on('close', (code) => resolve({ code, stdout, stderr }));
       });
+      return Object.assign(p, { child: c });
     },
     pm2(args) {
       return result(spawnSync(process.execPath, [PM2_BIN, ...args], { env, encoding: 'utf8', timeout: 60_000, cwd: dir }));
