@@ -1,14 +1,6 @@
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import {
-  decodeLine,
-  isNotFound,
-  lastNewlineEnd,
-  listLogFiles,
-  serviceLogDir,
-  tailRegion,
-  type LogFile,
-} from './files';
+import { promisify } from 'node:util';
+import { decodeLine, isNotFound, lastNewlineEnd, listLogFiles, serviceLogDir, tailRegion, type LogFile } from './files';
 
 export interface FollowOptions {
   logsDir: string;
@@ -27,23 +19,30 @@ export interface FollowOptions {
 
 interface Cursor {
   file: LogFile;
-  fh: fsp.FileHandle;
+  fd: number;
   ino: number;
   /** Next byte to read. */
   offset: number;
 }
 
 const READ_CHUNK = 64 * 1024;
+const fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
+const read = (fd: number, buf: Buffer, position: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
 /**
  * Print the last `fromLines` lines of a service's log, then every line appended to it, until `signal` aborts.
  *
+ * The starting point is taken when `followLog` is called: lines complete by then are "old" (the last `fromLines` of
+ * them are printed), everything after is printed as it comes.
+ *
  * Follows pino-roll's rotation by file number rather than through `current.log`: once `<service>.<n+1>.log` exists,
  * the writer has finished with `<n>` (SonicBoom completes pending writes before it reopens), so the rest of `<n>` is
- * read to its end and then `<n+1>` from its start: nothing is lost or repeated. The open file handle is kept, so a
- * file pruned while it is still being read is read to its end anyway. Works when the folder does not exist yet
- * (starts at the first file that appears), when the writer restarts (it appends to the same file), and when the
- * folder is wiped and logging starts again at `.1.log`. A line is emitted only once its `\n` has been written.
+ * read to its end and then `<n+1>` from its start: nothing is lost or repeated. The file stays open while it is
+ * read, so a file pruned before we are done with it is still read to its end. Works when the folder does not exist
+ * yet (starts with the first file that appears), when the writer restarts (it appends to the same file), and when
+ * the folder is wiped and logging starts again at `.1.log`. A line is emitted only once its `\n` has been written.
  *
  * Wake-ups come from `fs.watch` on the folder (or on `logsDir` while the folder does not exist) and from a timer.
  * Rejects if `onLine` throws or the log cannot be read (other than files vanishing).
@@ -53,18 +52,25 @@ export function followLog(opts: FollowOptions): Promise<void> {
   const pollMs = opts.pollIntervalMs ?? 1000;
   const useWatch = opts.watch ?? true;
   const signal = opts.signal;
+  if (signal?.aborted) return Promise.resolve();
 
   let stopped = false;
-  let started = false;
   let cur: Cursor | undefined;
-  /** When there is no cursor after a rotation: the number of the file finished last. */
+  /** With no cursor after a rotation: the number of the file finished last (the next one is above it). */
   let after: number | undefined;
   let pending: Buffer = Buffer.alloc(0);
+  let initial: string[] = [];
   let dirWatcher: fs.FSWatcher | undefined;
   let parentWatcher: fs.FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
+
+  try {
+    ({ cursor: cur, lines: initial } = startAt(opts.logsDir, opts.service, Math.max(0, Math.floor(opts.fromLines ?? 0))));
+  } catch (e) {
+    return Promise.reject(e);
+  }
 
   return new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -75,24 +81,18 @@ export function followLog(opts: FollowOptions): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearInterval(timer);
       closeWatchers();
-      // Let a pump in progress finish before closing its file handle.
+      // Let a pump in progress finish before closing its file.
       void Promise.resolve(running)
         .catch(() => undefined)
-        .then(() => cur?.fh.close())
+        .then(() => (cur ? close(cur.fd) : undefined))
         .catch(() => undefined)
         .then(() => (err === undefined ? resolve() : reject(err)));
     };
     const onAbort = () => finish();
-
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const emit = (line: string) => {
-      if (stopped) return;
-      opts.onLine(line);
+      if (!stopped) opts.onLine(line);
     };
 
     const kick = () => {
@@ -124,16 +124,14 @@ export function followLog(opts: FollowOptions): Promise<void> {
     }
 
     function ensureWatchers(): void {
-      if (!useWatch || stopped) return;
-      if (!dirWatcher) {
-        const w = tryWatch(dir);
-        if (w) {
-          dirWatcher = w;
-          parentWatcher?.close();
-          parentWatcher = undefined;
-        } else if (!parentWatcher) {
-          parentWatcher = tryWatch(opts.logsDir);
-        }
+      if (!useWatch || stopped || dirWatcher) return;
+      const w = tryWatch(dir);
+      if (w) {
+        dirWatcher = w;
+        parentWatcher?.close();
+        parentWatcher = undefined;
+      } else if (!parentWatcher) {
+        parentWatcher = tryWatch(opts.logsDir); // to hear about the folder being created
       }
     }
 
@@ -141,7 +139,7 @@ export function followLog(opts: FollowOptions): Promise<void> {
       try {
         const w = fs.watch(target, { persistent: true }, () => kick());
         w.on('error', () => {
-          // e.g. the folder was deleted: drop this watcher; the timer sets up a new one when it is back.
+          // e.g. the folder was deleted: drop this watcher; the timer sets up a new one once it is back.
           w.close();
           if (dirWatcher === w) dirWatcher = undefined;
           if (parentWatcher === w) parentWatcher = undefined;
@@ -152,16 +150,17 @@ export function followLog(opts: FollowOptions): Promise<void> {
       }
     }
 
-    async function open(file: LogFile, offset: number | 'end'): Promise<Cursor | undefined> {
-      let fh: fsp.FileHandle;
+    async function open(file: LogFile): Promise<Cursor | undefined> {
+      const fd = await new Promise<number | undefined>((res, rej) =>
+        fs.open(file.path, 'r', (err, fd) => (err ? (isNotFound(err) ? res(undefined) : rej(err)) : res(fd))),
+      );
+      if (fd === undefined) return undefined;
       try {
-        fh = await fsp.open(file.path, 'r');
+        return { file, fd, ino: (await fstat(fd)).ino, offset: 0 };
       } catch (e) {
-        if (isNotFound(e)) return undefined;
+        await close(fd).catch(() => undefined);
         throw e;
       }
-      const st = await fh.stat();
-      return { file, fh, ino: st.ino, offset: offset === 'end' ? st.size : offset };
     }
 
     async function switchTo(next: Cursor | undefined): Promise<void> {
@@ -173,13 +172,12 @@ export function followLog(opts: FollowOptions): Promise<void> {
       }
       const old = cur;
       cur = next;
-      await old?.fh.close().catch(() => undefined);
+      if (old) await close(old.fd).catch(() => undefined);
     }
 
     /** Read the current file from the cursor to its end, emitting complete lines. */
     async function drain(c: Cursor): Promise<void> {
-      const st = await c.fh.stat();
-      if (st.size < c.offset) {
+      if ((await fstat(c.fd)).size < c.offset) {
         // Truncated in place: start again from its beginning.
         c.offset = 0;
         pending = Buffer.alloc(0);
@@ -187,10 +185,10 @@ export function followLog(opts: FollowOptions): Promise<void> {
       const buf = Buffer.allocUnsafe(READ_CHUNK);
       for (;;) {
         if (stopped) return;
-        const { bytesRead } = await c.fh.read(buf, 0, buf.length, c.offset);
-        if (bytesRead === 0) return;
-        c.offset += bytesRead;
-        let data = buf.subarray(0, bytesRead);
+        const n = await read(c.fd, buf, c.offset);
+        if (n === 0) return;
+        c.offset += n;
+        let data = buf.subarray(0, n);
         if (pending.length > 0) data = Buffer.concat([pending, data]);
         let from = 0;
         for (;;) {
@@ -204,41 +202,11 @@ export function followLog(opts: FollowOptions): Promise<void> {
       }
     }
 
-    /** First pump: print the last `fromLines` lines and place the cursor after the last complete line. */
-    async function start(): Promise<void> {
-      const files = listLogFiles(opts.logsDir, opts.service);
-      const newest = files[files.length - 1];
-      if (!newest) return; // nothing yet: follow from the first file that appears
-      const c = await open(newest, 0);
-      if (!c) return; // raced with a wipe: follow from the first file that appears
-      cur = c;
-      // Start after the last complete line; a line still being written is read by the next drain.
-      const stop = lastNewlineEnd(c.fh.fd, (await c.fh.stat()).size);
-      c.offset = stop;
-      const want = Math.max(0, Math.floor(opts.fromLines ?? 0));
-      if (want === 0) return;
-      let lines = tailRegion(c.fh.fd, stop, want);
-      for (let i = files.length - 2; i >= 0 && lines.length < want; i--) {
-        let fd: number;
-        try {
-          fd = fs.openSync(files[i]!.path, 'r');
-        } catch (e) {
-          if (isNotFound(e)) break; // pruned: nothing older is left either
-          throw e;
-        }
-        try {
-          lines = tailRegion(fd, fs.fstatSync(fd).size, want - lines.length).concat(lines);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-      for (const line of lines) emit(line);
-    }
-
     async function pump(): Promise<void> {
-      if (!started) {
-        started = true;
-        await start();
+      if (initial.length > 0) {
+        const lines = initial;
+        initial = [];
+        for (const line of lines) emit(line);
       }
       for (let guard = 0; guard < 100_000 && !stopped; guard++) {
         if (!cur) {
@@ -247,7 +215,7 @@ export function followLog(opts: FollowOptions): Promise<void> {
           const last = after;
           const pick = (last === undefined ? undefined : files.find((f) => f.number > last)) ?? files[0];
           if (!pick) return;
-          const c = await open(pick, 0);
+          const c = await open(pick);
           if (!c) continue;
           cur = c;
           after = undefined;
@@ -256,16 +224,17 @@ export function followLog(opts: FollowOptions): Promise<void> {
         await drain(cur);
         if (stopped) return;
         const files = listLogFiles(opts.logsDir, opts.service);
-        const next = files.find((f) => f.number > cur!.file.number);
+        const number = cur.file.number;
+        const next = files.find((f) => f.number > number);
         if (next) {
           // The writer has moved on: whatever it wrote to this file is there now. Read it to the end, then switch.
           await drain(cur);
           if (stopped) return;
-          after = cur.file.number;
-          await switchTo(await open(next, 0)); // undefined if already pruned: the loop picks the next one up
+          after = number;
+          await switchTo(await open(next)); // undefined if already pruned: the loop picks the next one up
           continue;
         }
-        const same = files.find((f) => f.number === cur!.file.number);
+        const same = files.find((f) => f.number === number);
         if (!same) {
           if (files.length > 0) {
             // Our file is gone and only lower numbers exist: the folder was wiped and logging restarted.
@@ -273,17 +242,17 @@ export function followLog(opts: FollowOptions): Promise<void> {
             await switchTo(undefined);
             continue;
           }
-          return; // folder emptied: keep the handle until something appears
+          return; // folder emptied: keep the file until something appears
         }
         let ino: number | undefined;
         try {
-          ino = (await fsp.stat(same.path)).ino;
+          ino = fs.statSync(same.path).ino;
         } catch (e) {
           if (!isNotFound(e)) throw e;
         }
         if (ino !== undefined && ino !== cur.ino) {
-          // Same name, new file (wiped and recreated).
-          await switchTo(await open(same, 0));
+          // Same name, new file (wiped and recreated): read it from the start.
+          await switchTo(await open(same));
           continue;
         }
         return;
@@ -293,4 +262,44 @@ export function followLog(opts: FollowOptions): Promise<void> {
     if (pollMs > 0) timer = setInterval(kick, pollMs);
     kick();
   });
+}
+
+/**
+ * Synchronously: open the newest file, place the cursor after its last complete line (a line still being written
+ * is read later, when complete), and take the `n` lines before that point, across older files if needed.
+ */
+function startAt(logsDir: string, service: string, n: number): { cursor: Cursor | undefined; lines: string[] } {
+  const files = listLogFiles(logsDir, service);
+  const newest = files[files.length - 1];
+  if (!newest) return { cursor: undefined, lines: [] }; // nothing yet: follow from the first file that appears
+  let fd: number;
+  try {
+    fd = fs.openSync(newest.path, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return { cursor: undefined, lines: [] }; // raced with a wipe
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const stop = lastNewlineEnd(fd, st.size);
+    let lines = tailRegion(fd, stop, n);
+    for (let i = files.length - 2; i >= 0 && lines.length < n; i--) {
+      let ofd: number;
+      try {
+        ofd = fs.openSync(files[i]!.path, 'r');
+      } catch (e) {
+        if (isNotFound(e)) break; // pruned: nothing older is left either
+        throw e;
+      }
+      try {
+        lines = tailRegion(ofd, fs.fstatSync(ofd).size, n - lines.length).concat(lines);
+      } finally {
+        fs.closeSync(ofd);
+      }
+    }
+    return { cursor: { file: newest, fd, ino: st.ino, offset: stop }, lines };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
 }

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import pino from 'pino';
 import { listLogFiles, rollBase, serviceLogDir, assertServiceName } from './files';
 import { loadPinoRoll, type SonicBoom } from './roll';
@@ -24,6 +26,11 @@ export interface ServiceLoggerOptions {
   maxSize?: string | number;
   /** Rotated files kept per service, the one being written included (≥ 1). Default 5. */
   maxFiles?: number;
+  /**
+   * Keep pino-roll's `current.log` symlink. Default: when the filesystem supports symlinks (Google Drive's FUSE
+   * mount on Colab may not; pino-roll would then fail to start, and skip pruning on every rotation).
+   */
+  symlink?: boolean;
 }
 
 export interface ServiceLogger {
@@ -68,9 +75,13 @@ export const REDACT_PATHS: readonly string[] = (() => {
  *   next tick after the size is reached).
  * - stdout is pino's usual asynchronous SonicBoom on fd 1 (a slow PM2 daemon does not stall the service); pino
  *   flushes it on exit, and `close()` flushes it too.
- * - Disk use is bounded across restarts: pino-roll continues the highest-numbered file on start, prunes with
- *   `limit: { count: maxFiles, removeOtherLogFiles: true }` (files of earlier runs included) on each rotation, and
- *   files beyond `maxFiles` (e.g. after lowering it) are pruned here at start.
+ * - Disk use is bounded across restarts, to about maxFiles × maxSize: pino-roll continues the highest-numbered file
+ *   on start, and we delete all but the newest `maxFiles` files, files of earlier runs included, at start and
+ *   synchronously each time pino-roll opens a new file.
+ *   pino-roll's own `limit` is not used. With `{ count, removeOtherLogFiles: true }` it does prune earlier runs'
+ *   files too (without `removeOtherLogFiles` it never does: unbounded across restarts), but asynchronously after
+ *   the rotation, so under load several rotations pass before its unlinks land (more than maxFiles files), and two
+ *   overlapping prunes make one of them retry its unlink on ENOENT every 100 ms for 5 s.
  */
 export async function createServiceLogger(opts: ServiceLoggerOptions): Promise<ServiceLogger> {
   const service = assertServiceName(opts.service);
@@ -79,13 +90,12 @@ export async function createServiceLogger(opts: ServiceLoggerOptions): Promise<S
   const maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE;
   const dir = serviceLogDir(opts.logsDir, service);
   await fsp.mkdir(dir, { recursive: true });
-  await pruneLogFiles(opts.logsDir, service, maxFiles);
+  pruneLogFiles(opts.logsDir, service, maxFiles);
 
   const fileDest = await loadPinoRoll()({
     file: rollBase(opts.logsDir, service),
     size: maxSize,
-    limit: { count: maxFiles, removeOtherLogFiles: true },
-    symlink: true,
+    symlink: opts.symlink ?? canSymlink(dir),
     mkdir: true,
     sync: true,
   });
@@ -94,6 +104,15 @@ export async function createServiceLogger(opts: ServiceLoggerOptions): Promise<S
   const renderLine =
     stdoutMode === 'pretty' ? createRenderer({ json: false, color: !!process.stdout.isTTY && !process.env.NO_COLOR }) : undefined;
   const toStdout = renderLine ? (line: string) => `${renderLine(line.endsWith('\n') ? line.slice(0, -1) : line)}\n` : (line: string) => line;
+
+  // Prune synchronously as soon as each new file is open (SonicBoom emits 'ready' after every reopen).
+  fileDest.on('ready', () => {
+    try {
+      pruneLogFiles(opts.logsDir, service, maxFiles);
+    } catch {
+      // best effort: tried again at the next rotation and at the next start
+    }
+  });
 
   let fileFailed = false;
   fileDest.on('error', (err: Error) => {
@@ -181,10 +200,22 @@ function endStream(s: SonicBoom, timeoutMs = 5000): Promise<void> {
   });
 }
 
+/** Whether symlinks can be made in `dir` (tries one). */
+export function canSymlink(dir: string): boolean {
+  const probe = path.join(dir, `.symlink-probe-${process.pid}-${Date.now()}`);
+  try {
+    fs.symlinkSync('current.log', probe);
+    fs.unlinkSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Delete the oldest `<service>.<n>.log` files so that at most `keep` remain. Returns the deleted paths. */
-export async function pruneLogFiles(logsDir: string, service: string, keep: number): Promise<string[]> {
+export function pruneLogFiles(logsDir: string, service: string, keep: number): string[] {
   const files = listLogFiles(logsDir, service);
   const doomed = files.slice(0, Math.max(0, files.length - keep)).map((f) => f.path);
-  await Promise.all(doomed.map((p) => fsp.rm(p, { force: true })));
+  for (const p of doomed) fs.rmSync(p, { force: true });
   return doomed;
 }

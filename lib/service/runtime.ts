@@ -60,6 +60,7 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
     stdout: opts.foreground ? 'pretty' : 'json',
   });
   const logger = log.logger;
+  capPm2ErrorLog(home.logs, def.name, logger);
   const abort = new AbortController();
   let stopping = false;
 
@@ -165,6 +166,33 @@ export function runMain(def: ServiceDefinition): void {
       process.exit(1);
     },
   );
+}
+
+/**
+ * PM2 appends this service's stderr (crash traces from before the logger was up) to logs/<svc>/pm2-error.log and
+ * never rotates it. At each start, if it passed 10 MB, keep its last 1 MB in pm2-error.log.1 and empty it: PM2 writes
+ * with O_APPEND, so truncating under it is safe.
+ */
+export function capPm2ErrorLog(logsDir: string, service: string, logger: Logger, limit = 10 * 1024 * 1024): void {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const file = path.join(logsDir, service, 'pm2-error.log');
+  try {
+    const size = fs.statSync(file).size;
+    if (size <= limit) return;
+    const keep = Math.min(size, 1024 * 1024);
+    const fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(keep);
+    try {
+      fs.readSync(fd, buf, 0, keep, size - keep);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.writeFileSync(file + '.1', buf);
+    fs.truncateSync(file, 0);
+    logger.info({ file, size }, 'pm2-error.log passed the size limit: its tail is in pm2-error.log.1');
+  } catch {
+    // missing or unreadable: nothing to cap
+  }
 }
 
 export function datasiteDir(root: string, email: string): string {

@@ -195,6 +195,13 @@ describe('services at work: logs, run-foreground, heartbeat mail, ecosystem.conf
     expect(fs.readdirSync(newDir)).toHaveLength(1);
   });
 
+  it('run-foreground refuses while PM2 runs the same service (no double decisions or e-mails)', () => {
+    expect(sb.cli(['ensure-running', 'notify']).code).toBe(0);
+    const r = sb.cli(['run-foreground', '-s', 'notify', '--once']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/notify is already running under PM2 \(pid \d+\)\. Stop it first/);
+  });
+
   it('logs shows the last N lines pretty or as JSON', () => {
     const pretty = sb.cli(['logs', 'notify', '-n', '3']);
     expect(pretty.code).toBe(0);
