@@ -245,6 +245,15 @@ describe('services at work: logs, run-foreground, heartbeat mail, ecosystem.conf
     expect(statusJson(sb).services.map((x) => x.state)).toEqual(['stopped', 'stopped']);
   });
 
+  it('install --dry-run prints the systemd unit for this PM2 home and changes nothing', () => {
+    expect(sb.cli(['start']).code).toBe(0);
+    const r = sb.cli(['install', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Environment=PM2_HOME=${sb.pm2Home}`);
+    expect(r.stdout).toMatch(/ExecStart=.*pm2 resurrect/);
+    expect(fs.existsSync(path.join(sb.pm2Home, 'dump.pm2'))).toBe(false);
+  });
+
   it('bare syft-bg prints the status', () => {
     const r = sb.cli([]);
     expect(r.code).toBe(0);
