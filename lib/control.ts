@@ -61,19 +61,8 @@ async function launch(deps: ControlDeps, s: ServiceName, existing: Pm2Process | 
 }
 
 /** `syft-bg start [svc]`: start what is not running; a running service is left alone and said so. */
-export async function startServices(deps: ControlDeps, services: ServiceName[]): Promise<Report> {
-  const r: Report = { out: [], err: [], exitCode: 0 };
-  const list = await deps.api.list();
-  for (const s of services) {
-    const p = find(list, s);
-    const rt = deriveRuntime(p, (deps.now ?? Date.now)());
-    if (rt.state === 'online') {
-      r.out.push(`${s} is already running (pid ${rt.pid}); nothing changed.`);
-      continue;
-    }
-    await launch(deps, s, p, 'Started', r);
-  }
-  return r;
+export function startServices(deps: ControlDeps, services: ServiceName[]): Promise<Report> {
+  return startUnlessRunning(deps, services, false, (s, pid) => `${s} is already running (pid ${pid}); nothing changed.`);
 }
 
 /** `syft-bg stop [svc]`: stop what runs; a stopped service is said so. */
@@ -107,14 +96,23 @@ export async function restartServices(deps: ControlDeps, services: ServiceName[]
 }
 
 /** `syft-bg ensure-running SVC... [--restart]`: start only what is not running (or restart everything). */
-export async function ensureRunning(deps: ControlDeps, services: ServiceName[], opts: { restart: boolean }): Promise<Report> {
+export function ensureRunning(deps: ControlDeps, services: ServiceName[], opts: { restart: boolean }): Promise<Report> {
+  return startUnlessRunning(deps, services, opts.restart, (s, pid) => `${s} is already running (pid ${pid}), skipping. Use --restart to restart it.`);
+}
+
+async function startUnlessRunning(
+  deps: ControlDeps,
+  services: ServiceName[],
+  restartRunning: boolean,
+  runningMessage: (s: ServiceName, pid: number | null) => string,
+): Promise<Report> {
   const r: Report = { out: [], err: [], exitCode: 0 };
   const list = await deps.api.list();
   for (const s of services) {
     const p = find(list, s);
     const rt = deriveRuntime(p, (deps.now ?? Date.now)());
-    if (rt.state === 'online' && !opts.restart) {
-      r.out.push(`${s} is already running (pid ${rt.pid}), skipping. Use --restart to restart it.`);
+    if (rt.state === 'online' && !restartRunning) {
+      r.out.push(runningMessage(s, rt.pid));
       continue;
     }
     await launch(deps, s, p, p && rt.state === 'online' ? 'Restarted' : 'Started', r);
