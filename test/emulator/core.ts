@@ -17,6 +17,8 @@ export interface IssuedToken {
   email: string;
   scopes: string[];
   expiresAt: number;
+  /** The refresh token (grant) this access token was issued from, so revoking one revokes the other. */
+  refreshToken?: string;
 }
 
 export interface Fault {
@@ -135,13 +137,13 @@ export class World {
     const scopes = opts.scopes ?? ['https://www.googleapis.com/auth/drive', 'https://www.googleapis.com/auth/gmail.modify'];
     const refreshToken = newId('1//');
     this.refreshTokens.set(refreshToken, { email, clientId: client.clientId, scopes });
-    const accessToken = this.issueAccessToken(email, scopes);
+    const accessToken = this.issueAccessToken(email, scopes, refreshToken);
     return { email, accessToken, refreshToken, clientId: client.clientId, clientSecret: client.clientSecret, scopes };
   }
 
-  issueAccessToken(email: string, scopes: string[]): string {
+  issueAccessToken(email: string, scopes: string[], refreshToken?: string): string {
     const t = newId('ya29.');
-    this.tokens.set(t, { email, scopes, expiresAt: this.now() + this.tokenLifetimeS * 1000 });
+    this.tokens.set(t, { email, scopes, expiresAt: this.now() + this.tokenLifetimeS * 1000, refreshToken });
     return t;
   }
 
