@@ -33,8 +33,11 @@ program
   .requiredOption('-e, --email <email>', 'data owner e-mail address')
   .option('-r, --syftbox-root <dir>', 'SyftBox folder (default: ~/SyftBox_<email>)')
   .option('-t, --token-path <file>', 'Google OAuth token file to copy to ~/.syft-bg/token.json (optional: without it notifications go to a local Maildir)')
-  .action(async (o: { email: string; syftboxRoot?: string; tokenPath?: string }) => {
-    (await import('./commands/init')).run(o);
+  .option('--credentials <file>', 'OAuth client file (Desktop app) for the Google sign-in (default: ~/.syft-bg/credentials.json, used when it exists)')
+  .option('--no-browser', 'do not open a browser for the Google sign-in; print the URL only')
+  .option('--no-google', 'skip the Google sign-in even when credentials.json exists')
+  .action(async (o: { email: string; syftboxRoot?: string; tokenPath?: string; credentials?: string; browser?: boolean; google?: boolean }) => {
+    await (await import('./commands/init')).run(o);
   });
 
 program
