@@ -11,7 +11,7 @@ const ROOT = path.resolve(__dirname, '..');
 const SECONDS = Number(process.argv[2] || 5);
 const CONCURRENCY = Number(process.argv[3] || 16);
 
-const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [ROOT] }), '-p', path.join(ROOT, 'test/emulator/tsconfig.json')], { encoding: 'utf8' });
+const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'test/emulator/tsconfig.json')], { encoding: 'utf8' });
 if (build.status !== 0) {
   console.error(build.stdout, build.stderr);
   process.exit(1);
@@ -50,6 +50,8 @@ async function main() {
   const folder = JSON.parse((await request(port, 'POST', '/drive/v3/files', { token, body: { name: 'SyftBox', mimeType: 'application/vnd.google-apps.folder' } })).body);
   for (let i = 0; i < 50; i++) await request(port, 'POST', '/drive/v3/files', { token, body: { name: `f${i}.json`, parents: [folder.id] } });
   const q = encodeURIComponent(`'${folder.id}' in parents and trashed=false`);
+  const check = JSON.parse((await request(port, 'GET', `/drive/v3/files?q=${q}&fields=files(id,name),nextPageToken&pageSize=100`, { token })).body);
+  if (!check.files || check.files.length !== 50) throw new Error(`expected 50 files, got ${JSON.stringify(check).slice(0, 200)}`);
   const mixes = {
     'drive files.list (50 files)': () => request(port, 'GET', `/drive/v3/files?q=${q}&fields=files(id,name),nextPageToken&pageSize=100`, { token }),
     'drive files.get': () => request(port, 'GET', `/drive/v3/files/${folder.id}?fields=id,name,parents`, { token }),

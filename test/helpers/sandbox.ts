@@ -38,7 +38,7 @@ function result(r: SpawnSyncReturns<string>): CliResult {
 
 export function ensureBuilt(): void {
   if (!fs.existsSync(CLI)) {
-    const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
