@@ -12,5 +12,10 @@ export interface SendResult {
 /** Where notification mail goes: a local Maildir (the default without a Google account) or Gmail. */
 export interface MailTransport {
   readonly kind: 'maildir' | 'gmail';
-  send(msg: EmailMessage): Promise<SendResult>;
+  /** `threadId`: the Gmail conversation to add the message to (ignored by the Maildir, which threads by headers). */
+  send(msg: EmailMessage, opts?: SendOptions): Promise<SendResult>;
+}
+
+export interface SendOptions {
+  threadId?: string;
 }

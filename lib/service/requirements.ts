@@ -16,25 +16,20 @@ export function requireIdentity(loaded: LoadedConfig): { email: string; root: st
 }
 
 /**
- * Transports this build can run. The Gmail and Drive transports arrive with the Google APIs layer; until then
- * a configuration asking for them is refused up front with what to change, rather than silently delivering
- * somewhere else.
+ * Transports this build can run: Maildir and Gmail for e-mail, the local datasite for SyftBox. The Drive transport
+ * arrives with the Drive sync; until then a configuration asking for it is refused up front with what to change,
+ * rather than silently working somewhere else.
  */
 export function requireSupportedTransports(loaded: LoadedConfig): void {
   const t = loaded.config.transports;
   const problems: string[] = [];
-  if (t.email !== 'maildir') {
-    problems.push(
-      `transports.email is '${t.email}', but this build of syft-bg has no Gmail client yet: set transports.email: maildir (messages go to ${t.maildir_path})`,
-    );
-  }
   if (t.syftbox !== 'local') {
     problems.push(
       `transports.syftbox is '${t.syftbox}', but this build of syft-bg has no Google Drive sync yet: set transports.syftbox: local`,
     );
   }
   if (problems.length) {
-    const origin = t.origin.email === 'derived' || t.origin.syftbox === 'derived' ? ' (derived from the token files; add a transports: block to choose)' : '';
+    const origin = t.origin.syftbox === 'derived' ? ' (derived from the token files; add a transports: block to choose)' : '';
     throw new UserError(`${loaded.path}: ${problems.join('; ')}${origin}.`, EXIT.config);
   }
 }

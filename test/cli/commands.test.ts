@@ -49,7 +49,7 @@ describe('syft-bg init (built binary)', () => {
     // This build runs the local transports only: start refuses with what to change.
     const s = sb.cli(['start']);
     expect(s.code).toBe(1);
-    expect(s.stderr).toContain("transports.email is 'gmail', but this build of syft-bg has no Gmail client yet");
+    expect(s.stderr).toContain("transports.syftbox is 'drive', but this build of syft-bg has no Google Drive sync yet");
   });
 
   it('re-running init merges: objects, settings and comments survive', () => {

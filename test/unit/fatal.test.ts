@@ -25,3 +25,10 @@ describe('service-side restart backoff', () => {
     expect(creationWindowExpired(pm2ChildEnv({}), 1e12)).toBe(false);
   });
 });
+
+import { heartbeatRetryMs } from '../../apps/notify/service';
+describe('heartbeat retry backoff', () => {
+  it('30 s, doubling, capped at 1 h', () => {
+    expect([1, 2, 3, 8, 20].map(heartbeatRetryMs)).toEqual([30_000, 60_000, 120_000, 3600_000, 3600_000]);
+  });
+});
