@@ -92,7 +92,7 @@ export function setupChecks(i: SetupInputs): Check[] {
           detail: `missing at ${t}`,
           fix: legacy.length
             ? `found the old name ${legacy.join(' and ')}: 'mv ${legacy[0]} ${t}' (or run 'syft-bg init -e ${c.email ?? 'EMAIL'} -t ${legacy[0]}')`
-            : `run 'syft-bg init -e ${c.email ?? 'EMAIL'} -t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
+            : `sign in with 'syft-bg init -e ${c.email ?? 'EMAIL'}' (with credentials.json in place), or copy a token with '-t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
         });
       }
     }
