@@ -8,7 +8,7 @@ import { TRANSPORTS_COMMENT, pythonLayoutDocument } from './config/defaults';
 import { yamlLib } from './config/deps';
 import { getIn, setIn, updateConfig } from './config/edit';
 import { ConfigError, issuesToProblems } from './config/errors';
-import { defaultSyftboxRoot, defaultUserHome } from './config/resolve';
+import { defaultSyftboxRoot, defaultUserHome, syftboxTransportWithToken } from './config/resolve';
 import { validateConfig } from './config/schema';
 import type { ConfigHome, EmailTransport, SyftboxTransport } from './config/types';
 import { PYTHON_STYLE, renderDocument } from './config/yamldoc';
@@ -111,7 +111,7 @@ export function runInit(opts: InitOptions): InitResult {
     const google = tokenStored !== undefined || fs.existsSync(home.token);
     const transports = {
       email: (google ? 'gmail' : 'maildir') as EmailTransport,
-      syftbox: (google ? 'drive' : 'local') as SyftboxTransport,
+      syftbox: syftboxTransportWithToken(google),
       maildir_path: home.mail,
     };
     const when = (opts.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -161,13 +161,14 @@ export function runInit(opts: InitOptions): InitResult {
       setIn(doc, ['drive_token_path'], tokenStored, { after: ['gmail_token_path'] });
       if (getIn(doc, ['transports']) == null) {
         // A new block goes next to the top-level keys, as in a fresh config.
-        setIn(doc, ['transports'], { email: 'gmail', syftbox: 'drive' }, { after: [...TOP_KEYS].reverse() });
+        setIn(doc, ['transports'], { email: 'gmail', syftbox: syftboxTransportWithToken(true) }, { after: [...TOP_KEYS].reverse() });
         const Y = yamlLib();
         const pair = Y.isMap(doc.contents) ? doc.contents.items.find((p) => Y.isScalar(p.key) && p.key.value === 'transports') : undefined;
         if (pair && Y.isScalar(pair.key) && !pair.key.commentBefore) pair.key.commentBefore = TRANSPORTS_COMMENT;
       } else {
         setIn(doc, ['transports', 'email'], 'gmail');
-        setIn(doc, ['transports', 'syftbox'], 'drive');
+        // Never switch an explicit choice back to local; switch to drive only when this build syncs with Drive.
+        if (syftboxTransportWithToken(true) === 'drive') setIn(doc, ['transports', 'syftbox'], 'drive');
       }
     }
   });

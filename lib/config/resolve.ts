@@ -41,8 +41,22 @@ export interface TransportSettings {
 }
 
 /**
+ * Whether this build syncs the datasite with Google Drive itself. Until it does, a Google token does not make the
+ * SyftBox transport `drive` (neither in `init` nor when deriving): the services work on the local datasite, kept in
+ * sync by a SyftBox syncer (e.g. the Python syft-bg sync service), and `transports.syftbox: drive` is refused with a
+ * clear message.
+ */
+export const DRIVE_SYNC_AVAILABLE = false;
+
+/** The SyftBox transport a Google token implies in this build. */
+export function syftboxTransportWithToken(hasDriveToken: boolean): SyftboxTransport {
+  return hasDriveToken && DRIVE_SYNC_AVAILABLE ? 'drive' : 'local';
+}
+
+/**
  * `transports` as configured, or derived when absent (a Python-written file): e-mail goes through Gmail when the
- * Gmail token exists, else to a maildir; SyftBox goes through Drive when the Drive token exists, else local.
+ * Gmail token exists, else to a maildir; SyftBox goes through Drive when the Drive token exists (and this build
+ * syncs with Drive, see DRIVE_SYNC_AVAILABLE), else local.
  */
 export function resolveTransports(
   t: TransportSettings,
@@ -51,7 +65,7 @@ export function resolveTransports(
   env: ResolveEnv,
 ): TransportsConfig {
   const email: EmailTransport = t.email ?? (env.exists(tokens.gmail) ? 'gmail' : 'maildir');
-  const syftbox: SyftboxTransport = t.syftbox ?? (env.exists(tokens.drive) ? 'drive' : 'local');
+  const syftbox: SyftboxTransport = t.syftbox ?? syftboxTransportWithToken(env.exists(tokens.drive));
   return {
     email,
     syftbox,
@@ -65,7 +79,7 @@ export function refreshDerivedTransports(config: SyftBgConfig, exists: (p: strin
   const t = config.transports;
   if (t.origin.email === 'configured' && t.origin.syftbox === 'configured') return config;
   const email: EmailTransport = t.origin.email === 'configured' ? t.email : exists(config.gmail_token_path) ? 'gmail' : 'maildir';
-  const syftbox: SyftboxTransport = t.origin.syftbox === 'configured' ? t.syftbox : exists(config.drive_token_path) ? 'drive' : 'local';
+  const syftbox: SyftboxTransport = t.origin.syftbox === 'configured' ? t.syftbox : syftboxTransportWithToken(exists(config.drive_token_path));
   return { ...config, transports: { ...t, email, syftbox } };
 }
 

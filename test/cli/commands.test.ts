@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { makeSandbox, Sandbox, statusJson, waitFor, ROOT } from '../helpers/sandbox';
+import { syftboxTransportWithToken } from '../../lib/config/resolve';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'config');
 
@@ -45,8 +46,10 @@ describe('syft-bg init (built binary)', () => {
     expect(fs.statSync(stored).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(stored, 'utf8')).toBe(fs.readFileSync(tok, 'utf8'));
     expect(r.stdout + r.stderr).not.toMatch(/SECRET|REFRESH/);
-    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
-    // This build runs the local transports only: start refuses with what to change.
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: syftboxTransportWithToken(true) });
+    // This build does not sync with Drive itself: an explicit `syftbox: drive` is refused with what to change.
+    const cfg = path.join(sb.syftBgHome, 'config.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1drive'));
     const s = sb.cli(['start']);
     expect(s.code).toBe(1);
     expect(s.stderr).toContain("transports.syftbox is 'drive', but this build of syft-bg has no Google Drive sync yet");

@@ -38,7 +38,7 @@ describe('notify over Gmail (emulator) under a real PM2 daemon', () => {
     expect(r.code).toBe(0);
     // Gmail for e-mail; the SyftBox side stays local (Drive sync is a later issue).
     const cfg = path.join(sb.syftBgHome, 'config.yaml');
-    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace(/(transports:[\s\S]*?syftbox: )drive/, '$1local'));
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1local'));
   });
   afterAll(async () => {
     sb.cleanup();

@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import { syftboxTransportWithToken } from '../../lib/config/resolve';
+/** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
+const WITH_TOKEN = syftboxTransportWithToken(true);
 import * as path from 'node:path';
 import { loadConfigCached } from '../../lib/config/cached';
 import { ConfigError } from '../../lib/config/errors';
@@ -70,7 +73,7 @@ describe('loadConfigCached', () => {
     expect(loadConfig(t.home).config.transports).toMatchObject({ email: 'maildir', syftbox: 'local' });
     write(t.home.token, '{}');
     write(path.join(t.userHome, 'mytoken.json'), '{}');
-    expect(cachedWithoutYamlAndZod(t.home).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive', origin: { email: 'derived' } });
+    expect(cachedWithoutYamlAndZod(t.home).config.transports).toMatchObject({ email: 'gmail', syftbox: WITH_TOKEN, origin: { email: 'derived' } });
   });
 
   it('caches the missing-file defaults too', () => {

@@ -5,6 +5,9 @@ import { runInit } from '../../lib/init';
 import { ConfigError } from '../../lib/config/errors';
 import { loadConfig } from '../../lib/config/load';
 import { fixture, read, tempHome, write, type TempHome } from './helpers';
+import { syftboxTransportWithToken } from '../../lib/config/resolve';
+/** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
+const WITH_TOKEN = syftboxTransportWithToken(true);
 
 let t: TempHome;
 beforeEach(() => (t = tempHome()));
@@ -51,14 +54,14 @@ describe('syft-bg init, fresh', () => {
     });
     expect(read(t.home.token)).toBe(TOKEN);
     expect(fs.statSync(t.home.token).mode & 0o777).toBe(0o600);
-    expect(read(t.home.config)).toBe(expectedFreshConfig('gmail', 'drive'));
+    expect(read(t.home.config)).toBe(expectedFreshConfig('gmail', WITH_TOKEN));
     for (const m of r.messages) expect(m).not.toContain('secret');
 
     const c = loadConfig(t.home).config;
     expect(c.drive_token_path).toBe(t.home.token);
     expect(c.approve.drive_token_path).toBe(t.home.token);
     expect(c.syftbox_root).toBe(path.join(t.userHome, 'SyftBox_alice@uni.edu'));
-    expect(c.transports).toMatchObject({ email: 'gmail', syftbox: 'drive', origin: { email: 'configured', syftbox: 'configured' } });
+    expect(c.transports).toMatchObject({ email: 'gmail', syftbox: WITH_TOKEN, origin: { email: 'configured', syftbox: 'configured' } });
   });
 
   it('without -t: works (the reference crashed), maildir/local transports', () => {
@@ -68,10 +71,10 @@ describe('syft-bg init, fresh', () => {
     expect(fs.existsSync(t.home.token)).toBe(false);
   });
 
-  it('without -t but with <home>/token.json already there: gmail/drive', () => {
+  it('without -t but with <home>/token.json already there: gmail', () => {
     write(t.home.token, TOKEN);
     runInit({ home: t.home, email: 'alice@uni.edu', now: NOW });
-    expect(read(t.home.config)).toBe(expectedFreshConfig('gmail', 'drive'));
+    expect(read(t.home.config)).toBe(expectedFreshConfig('gmail', WITH_TOKEN));
   });
 
   it('-t that already is <home>/token.json is not copied', () => {
@@ -169,19 +172,19 @@ describe('syft-bg init on an existing config: merge, never wipe', () => {
         `drive_token_path: ${t.userHome}/mytoken.json\n`,
         `drive_token_path: ${t.home.token}\n` +
           '# Node syft-bg only: e-mail via gmail or maildir, SyftBox via drive or local.\n' +
-          'transports:\n  email: gmail\n  syftbox: drive\n',
+          `transports:\n  email: gmail\n  syftbox: ${WITH_TOKEN}\n`,
       ),
     );
   });
 
-  it('with -t on a config with transports: switches them to gmail/drive, keeps the rest', () => {
+  it('with -t on a config with transports: switches e-mail to gmail (and SyftBox to drive once this build syncs with Drive), keeps the rest', () => {
     write(t.home.config, 'do_email: a@b.io\nsyftbox_root: /r\ntransports:\n  email: maildir  # for now\n  syftbox: local\n  maildir_path: /m\n');
     const src = path.join(t.root, 'tok.json');
     write(src, TOKEN);
     runInit({ home: t.home, email: 'a@b.io', tokenPath: src });
     expect(read(t.home.config)).toBe(
       `do_email: a@b.io\nsyftbox_root: /r\ngmail_token_path: ${t.home.token}\ndrive_token_path: ${t.home.token}\n` +
-        'transports:\n  email: gmail    # for now\n  syftbox: drive\n  maildir_path: /m\n',
+        `transports:\n  email: gmail    # for now\n  syftbox: ${WITH_TOKEN}\n  maildir_path: /m\n`,
     );
   });
 

@@ -2,6 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultLoadedConfig, loadConfig, parseConfigText } from '../../lib/config/load';
 import { fixture, read, tempHome, write, type TempHome } from './helpers';
+import { syftboxTransportWithToken } from '../../lib/config/resolve';
+/** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
+const WITH_TOKEN = syftboxTransportWithToken(true);
 
 const HOME = '/home/alice/.syft-bg';
 const USER = '/home/alice';
@@ -62,9 +65,9 @@ describe('Python-written files load unchanged', () => {
     expect(l.raw).not.toHaveProperty('transports');
   });
 
-  it('derives gmail/drive when the token files exist', () => {
+  it('derives gmail (and drive, once this build syncs with Drive) when the token files exist', () => {
     const c = parse(fixture('python-init.yaml'), (p) => p === `${HOME}/token.json` || p === '/home/alice/mytoken.json').config;
-    expect(c.transports).toMatchObject({ email: 'gmail', syftbox: 'drive', origin: { email: 'derived', syftbox: 'derived' } });
+    expect(c.transports).toMatchObject({ email: 'gmail', syftbox: WITH_TOKEN, origin: { email: 'derived', syftbox: 'derived' } });
     const onlyGmail = parse(fixture('python-init.yaml'), (p) => p === `${HOME}/token.json`).config;
     expect([onlyGmail.transports.email, onlyGmail.transports.syftbox]).toEqual(['gmail', 'local']);
   });
@@ -221,7 +224,7 @@ describe('loadConfig (real files)', () => {
     const c = loadConfig(t.home).config;
     expect(c.transports).toMatchObject({ email: 'gmail', syftbox: 'local', origin: { email: 'derived', syftbox: 'derived' } });
     write(path.join(t.userHome, 'mytoken.json'), '{}');
-    expect(loadConfig(t.home).config.transports.syftbox).toBe('drive');
+    expect(loadConfig(t.home).config.transports.syftbox).toBe(WITH_TOKEN);
   });
 
   it('returns the text and writes the cache next to the config', () => {
