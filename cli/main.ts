@@ -18,6 +18,8 @@ export function emit(r: Report): void {
 }
 
 const collect = (v: string, prev: string[]) => prev.concat([v]);
+/** A repeatable option without a `(default: [])` in --help; read it with `?? []`. */
+const repeat = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 program
   .name('syft-bg')
@@ -113,6 +115,68 @@ program
   .option('--user <name>', 'uninstall for this user (when run as root)')
   .action(async (o: { dryRun?: boolean; user?: string }) => {
     await (await import('./commands/boot')).uninstall(o);
+  });
+
+program
+  .command('auto-approve [contents...]')
+  .description('Create or update an auto-approval object: files matched by content (CONTENTS) or by name (-f), for the given peers.')
+  .option('-p, --peers <peer>', 'peer e-mail the object approves jobs from (repeatable; none on a new object = any peer)', repeat)
+  .option('-n, --name <name>', 'object name (an existing object is updated; default: the file stem, the job name or auto_approval)')
+  .option('-f, --file-paths <file>', 'relative path allowed by name only, content not checked (repeatable), e.g. params.json', repeat)
+  .option('-b, --base-dir <dir>', 'resolve CONTENTS against this folder; relative paths are then the paths below it')
+  .option('--allow-dependency <dep>', 'dependency of config.yaml the object accepts besides syft-client (repeatable; * = any)', repeat)
+  .option('--from-job <job>', 'build the object from a job that arrived: its folder (…/app_data/job/inbox/<ds>/<job>) or <ds>/<job>')
+  .option('--by-name <file>', 'with --from-job: match this job file by name only (repeatable)', repeat)
+  .option('--only <file>', 'with --from-job: match only these job files by content (repeatable)', repeat)
+  .action(
+    async (
+      contents: string[],
+      o: { peers?: string[]; name?: string; filePaths?: string[]; baseDir?: string; allowDependency?: string[]; fromJob?: string; byName?: string[]; only?: string[] },
+    ) => {
+      (await import('./commands/auto-approve')).autoApprove(contents, {
+        ...o,
+        peers: o.peers ?? [],
+        filePaths: o.filePaths ?? [],
+        allowDependency: o.allowDependency ?? [],
+        byName: o.byName ?? [],
+        only: o.only ?? [],
+      });
+    },
+  );
+
+program
+  .command('list-auto-approvals')
+  .description('List auto-approval objects: files with their hashes, name-only files, peers.')
+  .option('-n, --name <name>', 'only this object')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { name?: string; json?: boolean }) => {
+    (await import('./commands/auto-approve')).list(o);
+  });
+
+program
+  .command('remove-auto-approval [files...]')
+  .description('Remove files from an auto-approval object, or the whole object with --all.')
+  .requiredOption('-n, --name <name>', 'the object')
+  .option('--all', 'remove the object and its stored copies')
+  .action(async (files: string[], o: { name: string; all?: boolean }) => {
+    (await import('./commands/auto-approve')).removeAutoApproval(files, o);
+  });
+
+program
+  .command('remove-peer <peer>')
+  .description('Remove a peer from auto-approval objects (all, or the one named with -n).')
+  .option('-n, --name <name>', 'only this object')
+  .option('--allow-any-peer', 'allow removing the last peer of an object, which then approves jobs from ANY peer')
+  .action(async (peer: string, o: { name?: string; allowAnyPeer?: boolean }) => {
+    (await import('./commands/auto-approve')).removePeer(peer, o);
+  });
+
+program
+  .command('explain <job>')
+  .description('Would this job be auto-approved? Each object\'s verdict with its reason; changes nothing. Exit 0 if approved, 3 if not.')
+  .option('--json', 'machine-readable output')
+  .action(async (job: string, o: { json?: boolean }) => {
+    (await import('./commands/explain')).run(job, o);
   });
 
 // Bare `syft-bg`: the status (the dashboard comes with the TUI).
