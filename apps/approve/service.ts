@@ -1,32 +1,137 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ServiceDefinition } from '../../lib/service/runtime';
 import { requireIdentity, requireSupportedTransports } from '../../lib/service/requirements';
 
 /**
- * The approve service. This version validates its configuration, watches the job inbox of the local
- * datasite and runs the loop; job evaluation, execution and peer approval plug into `cycle`
- * (issues "approve service" and "SyftBox over Google Drive").
+ * The approve service on the local datasite: receives new submissions, auto-approves the jobs an auto-approval
+ * object matches (exactly as `JobInfo.approve(approval_method="auto")` writes it), runs approved jobs from the
+ * validated bytes, and records every decision in approve/decisions.jsonl. File events trigger a pass within
+ * ~50 ms; a full (incremental) pass also runs every `approve.interval` seconds as a fallback.
+ * Peer approval over Drive is the "SyftBox over Google Drive" issue.
  */
 export const approveService: ServiceDefinition = {
   name: 'approve',
-  async create({ loaded }) {
+  async create({ home, loaded, logger, signal }) {
     const id = requireIdentity(loaded);
-    const c = loaded.config;
     requireSupportedTransports(loaded);
-    const a = c.approve;
-    const objects = Object.keys(a.auto_approvals.objects ?? {});
+    const a = loaded.config.approve;
+    const { AuditLog } = await import('../../lib/approve/audit');
+    const { ApproveStateStore } = await import('../../lib/approve/state');
+    const { ApproveEngine } = await import('../../lib/approve/engine');
+    const { approvalExpectedRunSh } = await import('../../lib/approve/expected-runsh');
+    const { loadApprovalObjects } = await import('../../lib/approval');
+    const { JobQueue, runDirFor, recoverInterrupted } = await import('../../lib/runner');
+
+    const dir = home.serviceDir('approve');
+    const audit = new AuditLog(path.join(dir, 'decisions.jsonl'));
+    const state = new ApproveStateStore(a.approve_state_path, id.email);
+    const runsDir = path.join(dir, 'runs');
+
+    // Objects are re-read whenever config.yaml changes (the CLI edits it while the service runs).
+    let objectsSig = '';
+    let objectsView = { enabled: a.auto_approvals.enabled, objects: new Map() as never, version: 'initial' };
+    const objects = () => {
+      let sig: string;
+      try {
+        const st = fs.statSync(home.config);
+        sig = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      } catch {
+        sig = '-';
+      }
+      if (sig !== objectsSig) {
+        try {
+          const l = loadApprovalObjects(home);
+          objectsView = { enabled: l.enabled, objects: l.objects as never, version: sig };
+          objectsSig = sig;
+          logger.info({ objects: [...l.objects.keys()], enabled: l.enabled }, 'auto-approval objects loaded');
+        } catch (e) {
+          // Keep the last good objects: a half-saved or broken config must not approve or un-approve anything.
+          logger.error({ err: e }, `config.yaml not reloaded (keeping the previous objects): ${(e as Error).message}`);
+          objectsSig = sig;
+        }
+      }
+      return objectsView;
+    };
+
+    const recovered = recoverInterrupted({ root: id.root, datasite: id.email, runsDir });
+    for (const j of recovered.jobs.filter((x) => x.recovered)) {
+      audit.append({ datasite: id.email, submitter: j.submitter, job: j.job, verdict: 'interrupted', reason: j.reason ?? 'syft-bg stopped while the job was running; marked failed' });
+      logger.warn({ job: `${j.submitter}/${j.job}`, recovered: j.recovered }, `job ${j.submitter}/${j.job} was left running: marked failed`);
+    }
+
+    const queue = new JobQueue(a.max_concurrent_jobs);
+    const engine = new ApproveEngine({
+      root: id.root,
+      doEmail: id.email,
+      objects,
+      expectedRunSh: approvalExpectedRunSh(),
+      audit,
+      state,
+      runApprovedJobs: a.run_approved_jobs,
+      logger,
+      runner: {
+        has: (job) => queue.has({ root: id.root, datasite: id.email, submitter: job.id.submitter, job: job.id.name }),
+        enqueue: (job, snapshot, stateText) => {
+          const who = { datasite: id.email, submitter: job.id.submitter, job: job.id.name };
+          audit.append({ ...who, verdict: 'run-queued' });
+          void queue
+            .enqueue({
+              root: id.root,
+              datasite: id.email,
+              submitter: job.id.submitter,
+              job: job.id.name,
+              snapshot,
+              stateText,
+              runDir: runDirFor(runsDir, job.id.submitter, job.id.name),
+              timeoutMs: a.job_timeout * 1000,
+              env: jobEnv(process.env),
+              signal,
+            })
+            .then(
+              (r) => {
+                if (r.status === 'not-run') {
+                  logger.info({ job: job.key, code: r.code }, `not run: ${job.key} (${r.reason})`);
+                  return;
+                }
+                audit.append({ ...who, verdict: 'ran', status: r.status, return_code: r.returnCode, ...(r.reason ? { reason: r.reason } : {}) });
+                logger.info({ job: job.key, status: r.status, return_code: r.returnCode }, `Ran: ${job.key} → ${r.status} (rc ${r.returnCode})`);
+              },
+              (e) => logger.error({ job: job.key, err: e }, `run of ${job.key} failed: ${(e as Error).message}`),
+            );
+        },
+      },
+    });
+
     return {
       startInfo: {
         do_email: id.email,
         watching: id.jobInbox,
-        syftbox_transport: c.transports.syftbox,
-        auto_approvals: a.auto_approvals.enabled ? `${objects.length} object(s)` : 'disabled',
-        peer_domains: a.peers.approved_domains,
+        syftbox_transport: loaded.config.transports.syftbox,
+        auto_approvals: a.auto_approvals.enabled ? `${Object.keys(a.auto_approvals.objects ?? {}).length} object(s)` : 'disabled',
+        run_approved_jobs: a.run_approved_jobs,
+        job_timeout_s: a.job_timeout,
+        max_concurrent_jobs: a.max_concurrent_jobs,
+        recovered_running_jobs: recovered.jobs.length,
       },
       intervalMs: a.interval * 1000,
-      watch: () => [id.jobInbox],
+      watch: () => [...engine.watchPaths(), home.dir],
       async cycle() {
-        // Filled by the approve-service issue: evaluate pending jobs, run approved ones.
+        const s = engine.pass();
+        if (s.received || s.rejected || s.approved || s.notApproved || s.queued) logger.debug?.({ pass: s }, 'approve pass');
+      },
+      async close() {
+        await queue.stop();
+        audit.close();
       },
     };
   },
 };
+
+/** The environment a job gets: the user's basics, not syft-bg's or PM2's own variables. */
+export function jobEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'SSL_CERT_FILE'];
+  const out: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (env[k] !== undefined) out[k] = env[k];
+  return out;
+}

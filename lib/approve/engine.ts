@@ -1,0 +1,279 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  approve,
+  createState,
+  fingerprint,
+  jobPaths,
+  readJob,
+  receive,
+  replaceState,
+  snapshotSubmission,
+  submissionEntries,
+  submissionShape,
+  SettleTracker,
+  systemClock,
+  type Clock,
+  type Job,
+  type JobConfig,
+} from '../datasite';
+import { snapshotJob, storedCopyReader, validateJob, type ApprovalObjects, type ExpectedRunSh, type JobSnapshot } from '../approval';
+import type { AuditLog } from './audit';
+import { jobRefusals } from './judge';
+import type { ApproveStateStore } from './state';
+
+/** The auto-approval objects as the engine sees them; `version` changes whenever config.yaml's objects change. */
+export interface ObjectsView {
+  enabled: boolean;
+  objects: ApprovalObjects;
+  version: string;
+}
+
+export interface RunPort {
+  /** Queue a run of the validated bytes; `stateText` is the approved state.yaml the decision wrote. */
+  enqueue(job: Job, snapshot: JobSnapshot, stateText: string): void;
+  has(job: Job): boolean;
+}
+
+export interface EngineLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface EngineDeps {
+  root: string;
+  doEmail: string;
+  objects: () => ObjectsView;
+  expectedRunSh: ExpectedRunSh;
+  audit: AuditLog;
+  state: ApproveStateStore;
+  runner?: RunPort;
+  /** Run jobs the DO approved by hand (approve.run_approved_jobs). */
+  runApprovedJobs: boolean;
+  logger: EngineLogger;
+  clock?: Clock;
+  nowMs?: () => number;
+}
+
+export interface PassStats {
+  jobs: number;
+  read: number;
+  received: number;
+  rejected: number;
+  approved: number;
+  notApproved: number;
+  queued: number;
+  ms: number;
+}
+
+interface Known {
+  /** stat signature of state.yaml + the inbox job dir: when equal, the job need not be read again. */
+  sig: string;
+  status: string | null;
+  /** For pending jobs: the submission fingerprint + objects version of the last evaluation. */
+  evaluated?: string;
+  /** For approved jobs: the state signature a run was queued for (one attempt per state: a refused run is not retried until state.yaml changes). */
+  queuedFor?: string;
+}
+
+const SETTLED_STATUSES = new Set(['rejected', 'running', 'done', 'failed']);
+
+function statSig(p: string): string {
+  try {
+    const st = fs.lstatSync(p);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '-';
+  }
+}
+
+function listNames(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function toRawConfig(c: JobConfig): Record<string, unknown> {
+  return c as unknown as Record<string, unknown>;
+}
+
+/**
+ * One pass of the approve service over the local datasite (pure logic over a thin fs layer):
+ * receive new submissions (pending at once when their shape is right, so approval is not delayed; rejected
+ * with syft-job's reason only once the settle rule says they stopped changing), evaluate pending jobs once per
+ * change of their files or of the objects, approve matches exactly as `JobInfo.approve(approval_method="auto")`
+ * writes it, and hand approved jobs to the runner with the very bytes that were validated.
+ *
+ * Incremental: a job whose state.yaml and inbox folder are unchanged since the last pass is not read again, and
+ * settled jobs (rejected, running, done, failed) are not looked at until their state.yaml changes.
+ */
+export class ApproveEngine {
+  private readonly known = new Map<string, Known>();
+  private readonly settle = new SettleTracker();
+  private readonly clock: Clock;
+  private readonly nowMs: () => number;
+
+  constructor(private readonly d: EngineDeps) {
+    this.clock = d.clock ?? systemClock;
+    this.nowMs = d.nowMs ?? Date.now;
+  }
+
+  /** Folders worth watching: the inbox tree down to the jobs still open, and their review folders. */
+  watchPaths(limit = 2000): string[] {
+    const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
+    const out = [path.join(base, 'inbox'), path.join(base, 'review')];
+    for (const ds of listNames(path.join(base, 'inbox'))) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
+    for (const [key, k] of this.known) {
+      if (out.length >= limit) break;
+      if (k.status && SETTLED_STATUSES.has(k.status)) continue;
+      const [ds, job] = key.split('/', 2) as [string, string];
+      const p = jobPaths(this.d.root, this.d.doEmail, ds, job);
+      out.push(p.inboxDir, p.codeDir, p.reviewDir);
+    }
+    return out;
+  }
+
+  pass(): PassStats {
+    const t0 = this.nowMs();
+    const s: PassStats = { jobs: 0, read: 0, received: 0, rejected: 0, approved: 0, notApproved: 0, queued: 0, ms: 0 };
+    const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
+    const objects = this.d.objects();
+    const seen = new Set<string>();
+    for (const area of ['inbox', 'review'] as const) {
+      for (const ds of listNames(path.join(base, area))) {
+        for (const name of listNames(path.join(base, area, ds))) {
+          const key = `${ds}/${name}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          s.jobs++;
+          this.visit(ds, name, key, objects, s);
+        }
+      }
+    }
+    for (const key of this.known.keys()) if (!seen.has(key)) this.known.delete(key);
+    s.ms = this.nowMs() - t0;
+    return s;
+  }
+
+  private visit(ds: string, name: string, key: string, objects: ObjectsView, s: PassStats): void {
+    const paths = jobPaths(this.d.root, this.d.doEmail, ds, name);
+    const sig = `${statSig(paths.state)}|${statSig(paths.inboxDir)}`;
+    const k = this.known.get(key);
+    if (k && k.sig === sig && k.status !== null && (SETTLED_STATUSES.has(k.status) || (k.status === 'approved' && (!this.d.runner || k.queuedFor === sig)))) return;
+    let job: Job;
+    try {
+      job = readJob(this.d.root, this.d.doEmail, ds, name);
+    } catch (e) {
+      this.d.logger.warn({ job: key, err: e }, `cannot read job ${key}: ${(e as Error).message}`);
+      return;
+    }
+    s.read++;
+    const entry: Known = { sig, status: job.status, ...(k?.evaluated ? { evaluated: k.evaluated } : {}), ...(k?.queuedFor ? { queuedFor: k.queuedFor } : {}) };
+    this.known.set(key, entry);
+    switch (job.status) {
+      case 'received':
+        this.receive(job, entry, s);
+        break;
+      case 'pending':
+        if (objects.enabled) this.evaluate(job, entry, objects, s);
+        break;
+      case 'approved':
+        this.maybeRun(job, entry, s);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private receive(job: Job, entry: Known, s: PassStats): void {
+    if (!job.hasInbox) return;
+    const entries = submissionEntries(job.paths);
+    const shape = submissionShape(entries);
+    if (shape === 'not-a-job') return;
+    let decision: 'now' | 'wait' = shape === 'valid' ? 'now' : 'wait';
+    if (decision === 'wait') {
+      // A wrong shape is rejected for good: only once the submission has stopped changing.
+      const v = this.settle.observe(job.key, snapshotSubmission(job.paths, this.nowMs()));
+      if (!v.settled) return;
+      decision = 'now';
+    }
+    const r = receive(entries, this.d.doEmail, this.clock);
+    if (r.kind === 'hold') return;
+    const w = createState(this.d.root, job.id, r.state);
+    this.settle.forget(job.key);
+    if (!w.written) return; // someone else (a Python scan_inbox) received it first
+    entry.status = r.kind;
+    entry.sig = `${statSig(job.paths.state)}|${statSig(job.paths.inboxDir)}`;
+    if (r.kind === 'pending') {
+      s.received++;
+      this.d.audit.append({ datasite: this.d.doEmail, submitter: job.id.submitter, job: job.id.name, verdict: 'received' });
+      // Evaluate right away (the same pass), so approval does not wait for the next event.
+      const again = readJob(this.d.root, this.d.doEmail, job.id.submitter, job.id.name);
+      const objects = this.d.objects();
+      if (again.status === 'pending' && objects.enabled) this.evaluate(again, entry, objects, s);
+    } else {
+      s.rejected++;
+      this.d.audit.append({ datasite: this.d.doEmail, submitter: job.id.submitter, job: job.id.name, verdict: 'rejected', reason: r.reason });
+      this.d.logger.info({ job: job.key, reason: r.reason }, `Rejected: ${job.key} (${r.reason})`);
+    }
+  }
+
+  private evaluate(job: Job, entry: Known, objects: ObjectsView, s: PassStats): void {
+    if (job.state.kind !== 'ok') return;
+    const fp = `${objects.version}|${fingerprint(snapshotSubmission(job.paths, this.nowMs()))}`;
+    if (entry.evaluated === fp) return;
+    const snapshot = snapshotJob(job.paths.codeDir, { status: 'pending', submitter: job.id.submitter });
+    const verdict = validateJob(snapshot, { objects: objects.objects, storedCopy: storedCopyReader(), expectedRunSh: this.d.expectedRunSh });
+    const refusals = jobRefusals(job);
+    const approved = verdict.approved && refusals.length === 0;
+    entry.evaluated = fp;
+    const who = { datasite: this.d.doEmail, submitter: job.id.submitter, job: job.id.name };
+    if (!approved) {
+      const reason = verdict.approved ? (refusals[0] as string) : verdict.reason;
+      s.notApproved++;
+      this.d.audit.append({ ...who, verdict: 'not-approved', reason, hashes: verdict.hashes });
+      this.d.logger.info({ job: job.key, reason }, `Skipped: ${job.key} (${reason})`);
+      return;
+    }
+    const next = approve(job.state.value, { approvedBy: this.d.doEmail, method: 'auto', jobName: job.id.name }, this.clock);
+    const w = replaceState(this.d.root, job.id, job.state.text, next);
+    if (!w.written) {
+      this.d.logger.warn({ job: job.key }, `state.yaml of ${job.key} changed while it was evaluated; will look again`);
+      entry.evaluated = undefined;
+      return;
+    }
+    s.approved++;
+    entry.status = 'approved';
+    entry.sig = `${statSig(job.paths.state)}|${statSig(job.paths.inboxDir)}`;
+    this.d.audit.append({ ...who, verdict: 'approved', object: verdict.object, reason: 'ok', hashes: verdict.hashes, ...(verdict.runShHash ? { run_sh: verdict.runShHash } : {}) });
+    this.d.state.update((st) => recordApproval(st, this.d.doEmail, job.id.submitter, job.id.name, next.approved_at ?? '', verdict.object));
+    this.d.logger.info({ job: job.key, object: verdict.object }, `Approved: ${job.id.name} from ${job.id.submitter}`);
+    if (this.d.runner) {
+      this.d.runner.enqueue({ ...job, status: 'approved' }, snapshot, w.text);
+      entry.queuedFor = entry.sig;
+      s.queued++;
+    }
+  }
+
+  private maybeRun(job: Job, entry: Known, s: PassStats): void {
+    const runner = this.d.runner;
+    if (!runner || runner.has(job) || job.state.kind !== 'ok' || entry.queuedFor === entry.sig) return;
+    const ours = job.state.value.approval_method === 'auto';
+    if (!ours && !this.d.runApprovedJobs) return;
+    const snapshot = snapshotJob(job.paths.codeDir, { status: 'approved', submitter: job.id.submitter });
+    runner.enqueue(job, snapshot, job.state.text);
+    entry.queuedFor = entry.sig;
+    s.queued++;
+  }
+}
+
+// Local import kept at the bottom to avoid a cycle in the type-only section above.
+import { recordApproval } from './state';
+
+export { toRawConfig };
