@@ -61,6 +61,7 @@ export const approveService: ServiceDefinition = {
     }
 
     const queue = new JobQueue(a.max_concurrent_jobs);
+    let passes = 0;
     const engine = new ApproveEngine({
       root: id.root,
       doEmail: id.email,
@@ -117,7 +118,9 @@ export const approveService: ServiceDefinition = {
       intervalMs: a.interval * 1000,
       watch: () => [...engine.watchPaths(), home.dir],
       async cycle() {
-        const s = engine.pass();
+        // A full pass (pending jobs re-walked even when their folders look unchanged) about once a minute.
+        const full = passes++ % Math.max(1, Math.round(60 / a.interval)) === 0;
+        const s = engine.pass({ full });
         if (s.received || s.rejected || s.approved || s.notApproved || s.queued) logger.debug?.({ pass: s }, 'approve pass');
       },
       async close() {

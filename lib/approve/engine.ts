@@ -115,6 +115,7 @@ function toRawConfig(c: JobConfig): Record<string, unknown> {
  */
 export class ApproveEngine {
   private readonly known = new Map<string, Known>();
+  private full = true;
   private readonly settle = new SettleTracker();
   private readonly clock: Clock;
   private readonly nowMs: () => number;
@@ -139,7 +140,14 @@ export class ApproveEngine {
     return out;
   }
 
-  pass(): PassStats {
+  /**
+   * `full`: also look again at pending jobs whose folders look unchanged (a file rewritten in place inside
+   * code/ does not change any folder's mtime). Run a full pass now and then (the service: about once a minute);
+   * other passes only re-read jobs whose state.yaml, job folder or code/ folder changed. Deciding later never
+   * makes a decision unsafe: the bytes that are validated are the bytes that run.
+   */
+  pass(opts: { full?: boolean } = {}): PassStats {
+    this.full = opts.full ?? true;
     const t0 = this.nowMs();
     const s: PassStats = { jobs: 0, read: 0, received: 0, rejected: 0, approved: 0, notApproved: 0, queued: 0, ms: 0 };
     const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
@@ -163,9 +171,13 @@ export class ApproveEngine {
 
   private visit(ds: string, name: string, key: string, objects: ObjectsView, s: PassStats): void {
     const paths = jobPaths(this.d.root, this.d.doEmail, ds, name);
-    const sig = `${statSig(paths.state)}|${statSig(paths.inboxDir)}`;
+    const sig = this.sigOf(paths);
     const k = this.known.get(key);
-    if (k && k.sig === sig && k.status !== null && (SETTLED_STATUSES.has(k.status) || (k.status === 'approved' && (!this.d.runner || k.queuedFor === sig)))) return;
+    if (k && k.sig === sig && k.status !== null) {
+      if (SETTLED_STATUSES.has(k.status)) return;
+      if (k.status === 'approved' && (!this.d.runner || k.queuedFor === sig)) return;
+      if (k.status === 'pending' && !this.full && k.evaluated?.startsWith(`${objects.version}|`)) return;
+    }
     let job: Job;
     try {
       job = readJob(this.d.root, this.d.doEmail, ds, name);
@@ -191,6 +203,10 @@ export class ApproveEngine {
     }
   }
 
+  private sigOf(p: { state: string; inboxDir: string; codeDir: string }): string {
+    return `${statSig(p.state)}|${statSig(p.inboxDir)}|${statSig(p.codeDir)}`;
+  }
+
   private receive(job: Job, entry: Known, s: PassStats): void {
     if (!job.hasInbox) return;
     const entries = submissionEntries(job.paths);
@@ -209,7 +225,7 @@ export class ApproveEngine {
     this.settle.forget(job.key);
     if (!w.written) return; // someone else (a Python scan_inbox) received it first
     entry.status = r.kind;
-    entry.sig = `${statSig(job.paths.state)}|${statSig(job.paths.inboxDir)}`;
+    entry.sig = this.sigOf(job.paths);
     if (r.kind === 'pending') {
       s.received++;
       this.d.audit.append({ datasite: this.d.doEmail, submitter: job.id.submitter, job: job.id.name, verdict: 'received' });
@@ -250,7 +266,7 @@ export class ApproveEngine {
     }
     s.approved++;
     entry.status = 'approved';
-    entry.sig = `${statSig(job.paths.state)}|${statSig(job.paths.inboxDir)}`;
+    entry.sig = this.sigOf(job.paths);
     this.d.audit.append({ ...who, verdict: 'approved', object: verdict.object, reason: 'ok', hashes: verdict.hashes, ...(verdict.runShHash ? { run_sh: verdict.runShHash } : {}) });
     this.d.state.update((st) => recordApproval(st, this.d.doEmail, job.id.submitter, job.id.name, next.approved_at ?? '', verdict.object));
     this.d.logger.info({ job: job.key, object: verdict.object }, `Approved: ${job.id.name} from ${job.id.submitter}`);

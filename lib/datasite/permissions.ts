@@ -20,7 +20,12 @@ import { pyYamlDump } from './pyyaml';
 import { describe, isMapping, laxBool, loadYamlText } from './yamlfile';
 
 export const PERMISSION_FILE_NAME = 'syft.pub.yaml';
-export const MAX_PERMISSION_FILE_BYTES = 1024 * 1024;
+/**
+ * Only the data owner can write these files (writing syft.pub.yaml needs admin), and the review folder's file gains
+ * a rule or two per job run (about 450 bytes each): 1 MiB was reached after ~2,300 jobs of one data scientist.
+ * 64 MiB bounds a corrupt file without refusing a long-lived datasite.
+ */
+export const MAX_PERMISSION_FILE_BYTES = 64 * 1024 * 1024;
 
 export type AccessLevel = 'read' | 'write' | 'admin';
 
