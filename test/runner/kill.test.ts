@@ -26,19 +26,20 @@ const FOREVER = [
   it('timeout: the whole tree is killed, rc -1, the marker ends both logs, state failed', async () => {
     const tag = crypto.randomUUID();
     const job = approvedJob(FOREVER);
+    // The most tagged processes seen while the job runs (sampled: under load the background children appear
+    // some time after 'started' is printed).
     let seen = 0;
+    const sampler = setInterval(() => (seen = Math.max(seen, taggedProcesses(tag).length)), 25);
     const started = Date.now();
     const p = runJob(
       request(job, {
-        timeoutMs: 1000,
+        timeoutMs: 2500,
         env: { PATH: process.env.PATH ?? '', TAG: tag },
-        onOutput: (s, c) => {
-          if (s === 'stdout' && c.toString().includes('started')) seen = taggedProcesses(tag).length;
-        },
       }),
     );
     const r = ran(await p);
-    expect(Date.now() - started).toBeLessThan(8000);
+    clearInterval(sampler);
+    expect(Date.now() - started).toBeLessThan(10000);
     expect(seen).toBeGreaterThanOrEqual(8); // the tree really was there
     expect(r).toMatchObject({ status: 'failed', returnCode: -1, timedOut: true, stopped: false, stateWritten: true });
     expect(r.reason).toMatch(/timed out/);
