@@ -6,10 +6,12 @@
 // nothing is executed), and the logger only counts lines. It times, in the service's order:
 //   recover  recoverInterrupted() (the service's start-up listJobs over every job)
 //   pass1    the first engine.pass() (every job read: the cold scan)
-//   pass2..  further passes with nothing changed (what every `approve.interval` tick costs when idle)
-// and reports RSS/heap after pass 1 and at the end.
+//   idle     further passes with nothing changed, { full: false } (what most `approve.interval` ticks cost)
+//   full     further passes with { full: true } (the service runs one about once a minute: pending jobs re-read)
+// (pass({ full }) as apps/approve/service.ts calls it; an engine without that option does a full pass every time)
+// and reports RSS/heap after recover, after pass 1 and at the end.
 //
-// Usage: HOME=<sandbox home> node bench/approve-scan.js [--passes N] [--cpu-prof DIR]
+// Usage: HOME=<sandbox home> node [--expose-gc] bench/approve-scan.js [--passes N] [--cpu-prof DIR]
 //   (the sandbox must have run `syft-bg init`; nothing in the datasite is modified, only decisions.jsonl of a
 //    throw-away audit path is written). Prints one JSON object.
 'use strict';
@@ -105,7 +107,7 @@ function main() {
   };
   profStart();
   const tp = now();
-  const first = engine.pass();
+  const first = engine.pass({ full: true });
   const tPass1End = now();
   const pass1Ms = tPass1End - tp;
   profStop('pass1');
@@ -120,10 +122,16 @@ function main() {
   profStart();
   for (let i = 0; i < passes; i++) {
     const t = now();
-    const s = engine.pass();
+    const s = engine.pass({ full: false });
     later.push({ ms: +(now() - t).toFixed(2), read: s.read });
   }
   profStop('idle-passes');
+  const fulls = [];
+  for (let i = 0; i < 2; i++) {
+    const t = now();
+    const s = engine.pass({ full: true });
+    fulls.push({ ms: +(now() - t).toFixed(2), read: s.read });
+  }
   global.gc?.();
   const memEnd = process.memoryUsage();
   audit.close();
@@ -140,6 +148,8 @@ function main() {
     watch_paths_ms: +watchMs.toFixed(2),
     idle_pass_ms: later.map((l) => l.ms),
     idle_pass_reads: later.map((l) => l.read),
+    full_pass_ms: fulls.map((l) => l.ms),
+    full_pass_reads: fulls.map((l) => l.read),
     runs_requested: enqueued,
     log_lines: logLines,
     rss_mb_at_start: mb(rss0),

@@ -19,8 +19,10 @@
 //      the service after that first pass and later.
 //   4. idle CPU of the service (and of the PM2 daemon) over --idle seconds on the largest datasite, from
 //      /proc/<pid>/stat utime+stime (sampled every 10 ms: the bursts are the interval passes, and their CPU each).
-//   5. permission-file cap: a datasite whose one peer already has 3,000 runs (review/<ds>/syft.pub.yaml > 1 MiB):
-//      does a new matching job still reach `done`? (--no-cap-check skips it)
+//   5. permission-file limit: how many runs from one peer review/<ds>/syft.pub.yaml can record before the runner
+//      can no longer edit it (byte cap MAX_PERMISSION_FILE_BYTES, YAML node cap of pyyaml.ts; found in-process with
+//      dist/'s parseRuleSet), and, under PM2, does a new matching job reach `done` on a datasite whose one peer
+//      already has 3,000 runs? (--no-cap-check skips both)
 //   Machine noise: a fixed CPU workload timed at start and end, file-creation cost in the bench folder, CPU steal.
 //
 // Usage: npm run build && node bench/approve.js [--jobs 50] [--jobs-at-max 15] [--sizes 0,1000,10000]
@@ -38,7 +40,7 @@ const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
-const { generate } = require('./gen-datasite');
+const { generate, rulesYaml } = require('./gen-datasite');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -372,12 +374,12 @@ function decisionsTail(file) {
   };
 }
 
-/** Submit one job and measure it; waits until its results are shared (`ran`) unless `noWaitRan`. */
-function measureJob(sb, tail, name, { gapMs = 0, timeoutMs = 20_000, noWaitRan = false } = {}) {
+/** Submit one job and measure it; returns once its results are shared (`ran` in decisions.jsonl). */
+function measureJob(sb, tail, name, { gapMs = 0, timeoutMs = 20_000 } = {}) {
   const tLast = writeBashJob(sb.root, DS, name, SCRIPT, gapMs);
   const p = pollState(sb.root, DS, name, { untilDone: true, timeoutMs });
   const f = p.text ? stateFields(p.text) : {};
-  const ran = noWaitRan ? null : tail.waitFor((r) => r.job === name && r.verdict === 'ran', timeoutMs);
+  const ran = tail.waitFor((r) => r.job === name && r.verdict === 'ran', timeoutMs);
   return {
     name,
     status: p.status,
@@ -459,6 +461,8 @@ async function scenario(o, size, isMax, isMin, log) {
         start_to_pass1_end_ms: stats(s.map((x) => x.start_to_pass1_end_ms)),
         idle_pass_ms: stats(s.flatMap((x) => x.idle_pass_ms)),
         idle_pass_reads: s[0].idle_pass_reads[0],
+        full_pass_ms: stats(s.flatMap((x) => x.full_pass_ms ?? [])),
+        full_pass_reads: s[0].full_pass_reads?.[0] ?? null,
         rss_mb_after_pass1: stats(s.map((x) => x.rss_mb_after_pass1)),
         heap_used_mb_after_pass1_gc: stats(s.map((x) => x.heap_used_mb_after_pass1_gc)),
         watch_paths: s[0].watch_paths,
@@ -466,6 +470,7 @@ async function scenario(o, size, isMax, isMin, log) {
       log(`  in-process: recover ${short(res.scan_summary.recover_ms)}`);
       log(`              pass 1  ${short(res.scan_summary.pass1_ms)}`);
       log(`              idle pass ${short(res.scan_summary.idle_pass_ms)} (${res.scan_summary.idle_pass_reads} jobs re-read each)`);
+      log(`              full pass ${short(res.scan_summary.full_pass_ms)} (${res.scan_summary.full_pass_reads} jobs re-read each)`);
       log(`              RSS after pass 1 ${short(res.scan_summary.rss_mb_after_pass1)} MB; live heap after GC ${res.scan_summary.heap_used_mb_after_pass1_gc.p50} MB`);
     }
 
@@ -568,8 +573,7 @@ async function capCheck(o, log) {
     fs.writeFileSync(script, SCRIPT);
     sb.cli(['auto-approve', script, '-p', DS, '-n', 'bench']);
     sb.cli(['start', 'approve']);
-    const tail = decisionsTail(path.join(sb.syftBg, 'approve', 'decisions.jsonl'));
-    tail.waitFor(() => logRecords(sb, 'approve started').length > 0, 30_000);
+    for (let i = 0; i < 300 && logRecords(sb, 'approve started').length === 0; i++) sleep(100);
     const tLast = writeBashJob(sb.root, DS, 'cap-job', SCRIPT);
     const approved = pollState(sb.root, DS, 'cap-job', { untilDone: false, timeoutMs: 10_000 });
     // Then: done, or the runner's refusal in the log (at most 8 s), and 1 s more to see that nothing follows.
@@ -585,7 +589,33 @@ async function capCheck(o, log) {
     }
     sleep(1000);
     const m = { status: statusNow(), approved_ms: approved.tApproved === null ? null : approved.tApproved - tLast };
-    const res = { earlier_runs: gen.counts.done + gen.counts.failed, review_syft_pub_yaml_bytes: gen.review_syft_pub_yaml_bytes_first_peer, status_after: m.status, approved_ms: r1(m.approved_ms), not_run: why ? why.msg.split(sb.dir).join('<sandbox>') : null };
+    // The largest number of earlier runs (4 rules each) whose file the runner can still read and edit.
+    const d = require(path.join(ROOT, 'dist', 'lib', 'datasite'));
+    const names = (n) => Array.from({ length: n }, (_, i) => `hello-${String(i).padStart(6, '0')}`);
+    const editable = (n) => {
+      const text = rulesYaml(DO, DS, names(n));
+      return Buffer.byteLength(text) <= d.MAX_PERMISSION_FILE_BYTES && d.parseRuleSet(text).ok;
+    };
+    // Bisection to 8 runs between 256 and 8,192 (each probe parses up to ~3 MB: ~1 s).
+    let lo = 256;
+    let hi = 8192;
+    if (!editable(lo)) hi = lo = 0;
+    else if (editable(hi)) lo = hi;
+    while (hi - lo > 8) {
+      const mid = (lo + hi) >> 1;
+      if (editable(mid)) lo = mid;
+      else hi = mid;
+    }
+    const failText = rulesYaml(DO, DS, names(hi));
+    const failParse = d.parseRuleSet(failText);
+    const limit = {
+      max_runs_per_peer: lo,
+      fails_at_runs: hi,
+      max_bytes: d.MAX_PERMISSION_FILE_BYTES,
+      fails_with: Buffer.byteLength(failText) > d.MAX_PERMISSION_FILE_BYTES ? `over ${d.MAX_PERMISSION_FILE_BYTES} bytes` : failParse.ok ? null : failParse.problem.message,
+    };
+    log(`  review/<ds>/syft.pub.yaml stays editable up to ${lo}-${hi - 1} runs from one peer (${Buffer.byteLength(rulesYaml(DO, DS, names(lo)))} B); at ${hi}: ${limit.fails_with}`);
+    const res = { limit, earlier_runs: gen.counts.done + gen.counts.failed, review_syft_pub_yaml_bytes: gen.review_syft_pub_yaml_bytes_first_peer, status_after: m.status, approved_ms: r1(m.approved_ms), not_run: why ? why.msg.split(sb.dir).join('<sandbox>') : null };
     log(`  ${res.earlier_runs} earlier runs, syft.pub.yaml ${res.review_syft_pub_yaml_bytes} B: new job ${res.status_after}${res.not_run ? `: ${res.not_run}` : ''}`);
     return res;
   } finally {
@@ -617,7 +647,7 @@ async function main() {
   }
   let cap = null;
   if (o.capCheck) {
-    log('\n== permission-file cap');
+    log('\n== permission-file limit');
     cap = await capCheck(o, log);
   }
   const cpu1 = cpuTimes();
@@ -627,8 +657,12 @@ async function main() {
   noise.steal_percent = +((100 * (cpu1[7] - cpu0[7])) / total).toFixed(2);
   noise.iowait_percent = +((100 * (cpu1[4] - cpu0[4])) / total).toFixed(2);
   log(`\nnoise at the end: sha256 40 MB ${short(noise.cpu_calibration_ms_end)} ms; mkdir+create ${noise.file_create_us_end} µs/op; steal ${noise.steal_percent} %, iowait ${noise.iowait_percent} % over the run`);
+  const git = (args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? null;
   const result = {
     when: new Date().toISOString(),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirty_files: (git(['status', '--porcelain']) || '').split('\n').filter(Boolean),
+    dist_built: fs.statSync(path.join(ROOT, 'dist', 'lib', 'approve', 'engine.js')).mtime.toISOString(),
     node: process.version,
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model,

@@ -362,7 +362,7 @@ function verify(root, doEmail) {
   return listing.jobs.length;
 }
 
-module.exports = { generate, verify, DEFAULT_MIX };
+module.exports = { generate, verify, rulesYaml, DEFAULT_MIX };
 
 if (!isMainThread) {
   parentPort.postMessage(writeJobs(workerData.o, workerData.from, workerData.to));
