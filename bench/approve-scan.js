@@ -12,8 +12,9 @@
 // and reports RSS/heap after recover, after pass 1 and at the end.
 //
 // Usage: HOME=<sandbox home> node [--expose-gc] bench/approve-scan.js [--passes N] [--cpu-prof DIR]
-//   (the sandbox must have run `syft-bg init`; nothing in the datasite is modified, only decisions.jsonl of a
-//    throw-away audit path is written). Prints one JSON object.
+//   The sandbox must have run `syft-bg init`. On a datasite without new submissions (as gen-datasite.js makes
+//   them) nothing is modified: decisions go to a throw-away audit file. A new submission, though, would be received
+//   and approved for real (state.yaml, approve/state.json). Prints one JSON object.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
