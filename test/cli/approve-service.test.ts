@@ -35,6 +35,8 @@ describe('approve service (local datasite, real PM2)', () => {
     expect(fs.readFileSync(path.join(review, 'stdout.txt'), 'utf8')).toBe('hello from job\n');
     expect(fs.readFileSync(path.join(review, 'returncode.txt'), 'utf8')).toBe('0');
     expect(JSON.parse(fs.readFileSync(path.join(review, 'outputs', 'result.json'), 'utf8'))).toEqual({ n: 42 });
+    // The 'ran' record is appended after state.yaml says done (state first, then audit): wait for it.
+    await waitFor('ran audited', () => decisions().some((x) => x.job === 'job-ok' && x.verdict === 'ran'), 10_000);
     const d = decisions().filter((x) => x.job === 'job-ok').map((x) => x.verdict);
     expect(d).toEqual(['received', 'approved', 'run-queued', 'ran']);
     const approvedRec = decisions().find((x) => x.job === 'job-ok' && x.verdict === 'approved')!;
