@@ -4,8 +4,8 @@
 // objects view that reloads config.yaml, AuditLog, ApproveStateStore, approvalExpectedRunSh, ApproveEngine) from
 // the built dist/, with two stand-ins: the runner only counts what it is asked to run (so samples are repeatable:
 // nothing is executed), and the logger only counts lines. It times, in the service's order:
-//   recover  recoverInterrupted() (the service's start-up listJobs over every job)
-//   pass1    the first engine.pass() (every job read: the cold scan)
+//   recover  cleanRunsDir() (jobs left running are found by pass 1: the engine's recoverRunning hook, counted here)
+//   pass1    the first engine.pass() (every job looked at: the cold scan)
 //   idle     further passes with nothing changed, { full: false } (what most `approve.interval` ticks cost)
 //   full     further passes with { full: true } (the service runs one about once a minute: pending jobs re-read)
 // (pass({ full }) as apps/approve/service.ts calls it; an engine without that option does a full pass every time)
@@ -36,7 +36,7 @@ function main() {
   const { ApproveEngine } = require(path.join(DIST, 'lib', 'approve', 'engine'));
   const { approvalExpectedRunSh } = require(path.join(DIST, 'lib', 'approve', 'expected-runsh'));
   const { loadApprovalObjects } = require(path.join(DIST, 'lib', 'approval'));
-  const { recoverInterrupted } = require(path.join(DIST, 'lib', 'runner'));
+  const { cleanRunsDir } = require(path.join(DIST, 'lib', 'runner'));
   const home = currentHome(process.env);
   const loaded = loadConfigCached(home);
   const a = loaded.config.approve;
@@ -69,10 +69,13 @@ function main() {
     return objectsView;
   };
 
+  // As the service: the runs directory is cleaned before anything runs (nothing to clean here), and jobs left
+  // `running` are recovered by the first pass (counted here, not modified: samples stay repeatable).
   const tr0 = now();
-  const recovered = recoverInterrupted({ root, datasite: email });
+  cleanRunsDir(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scan-runs-')), 'runs'));
   const recoverMs = now() - tr0;
   const rssRecover = process.memoryUsage().rss;
+  let recoveredJobs = 0;
 
   let enqueued = 0;
   const engine = new ApproveEngine({
@@ -84,6 +87,7 @@ function main() {
     state,
     runApprovedJobs: a.run_approved_jobs,
     logger,
+    recoverRunning: () => recoveredJobs++,
     runner: { has: () => false, enqueue: () => enqueued++ },
   });
   // --cpu-prof DIR: V8 CPU profiles of pass 1 and of the idle passes (open in Chrome DevTools or speedscope).
@@ -141,7 +145,7 @@ function main() {
     pid: process.pid,
     require_and_config_ms: +(tLoaded - t0).toFixed(1),
     recover_ms: +recoverMs.toFixed(1),
-    recover_jobs_listed: recovered.jobs.length,
+    recover_jobs_found: recoveredJobs,
     pass1_ms: +pass1Ms.toFixed(1),
     pass1: first,
     start_to_pass1_end_ms: +(tPass1End - t0).toFixed(1),

@@ -21,7 +21,7 @@ export const approveService: ServiceDefinition = {
     const { ApproveEngine } = await import('../../lib/approve/engine');
     const { approvalExpectedRunSh } = await import('../../lib/approve/expected-runsh');
     const { loadApprovalObjects } = await import('../../lib/approval');
-    const { JobQueue, runDirFor, recoverInterrupted } = await import('../../lib/runner');
+    const { JobQueue, runDirFor, recoverJob, cleanRunsDir } = await import('../../lib/runner');
 
     const dir = home.serviceDir('approve');
     const audit = new AuditLog(path.join(dir, 'decisions.jsonl'));
@@ -54,11 +54,18 @@ export const approveService: ServiceDefinition = {
       return objectsView;
     };
 
-    const recovered = recoverInterrupted({ root: id.root, datasite: id.email, runsDir });
-    for (const j of recovered.jobs.filter((x) => x.recovered)) {
-      audit.append({ datasite: id.email, submitter: j.submitter, job: j.job, verdict: 'interrupted', reason: j.reason ?? 'syft-bg stopped while the job was running; marked failed' });
-      logger.warn({ job: `${j.submitter}/${j.job}`, recovered: j.recovered }, `job ${j.submitter}/${j.job} was left running: marked failed`);
-    }
+    // Before any job runs: what a dead runner left in the runs directory goes. Jobs it left `running` are marked
+    // failed by the first pass (recoverRunning), which reads every job anyway.
+    cleanRunsDir(runsDir);
+    const recoverRunning = (job: import('../../lib/datasite').Job) => {
+      const j = recoverJob(id.root, job);
+      if (j.recovered) {
+        audit.append({ datasite: id.email, submitter: j.submitter, job: j.job, verdict: 'interrupted', reason: j.reason ?? 'syft-bg stopped while the job was running; marked failed' });
+        logger.warn({ job: `${j.submitter}/${j.job}` }, `job ${j.submitter}/${j.job} was left running: marked failed`);
+      } else {
+        logger.warn({ job: `${j.submitter}/${j.job}`, reason: j.reason }, `job ${j.submitter}/${j.job} was left running and could not be recovered: ${j.reason}`);
+      }
+    };
 
     const queue = new JobQueue(a.max_concurrent_jobs);
     let passes = 0;
@@ -71,6 +78,8 @@ export const approveService: ServiceDefinition = {
       state,
       runApprovedJobs: a.run_approved_jobs,
       logger,
+      recoverRunning,
+      sweepSlices: Math.max(1, Math.round(60 / a.interval)),
       runner: {
         has: (job) => queue.has({ root: id.root, datasite: id.email, submitter: job.id.submitter, job: job.id.name }),
         enqueue: (job, snapshot, stateText) => {
@@ -92,6 +101,8 @@ export const approveService: ServiceDefinition = {
             .then(
               (r) => {
                 if (r.status === 'not-run') {
+                  // Audited too, so every run-queued record has an outcome (once per state: it is not retried until state.yaml changes).
+                  audit.append({ ...who, verdict: 'not-run', reason: r.reason, code: r.code });
                   logger.info({ job: job.key, code: r.code }, `not run: ${job.key} (${r.reason})`);
                   return;
                 }
@@ -113,7 +124,6 @@ export const approveService: ServiceDefinition = {
         run_approved_jobs: a.run_approved_jobs,
         job_timeout_s: a.job_timeout,
         max_concurrent_jobs: a.max_concurrent_jobs,
-        recovered_running_jobs: recovered.jobs.length,
       },
       intervalMs: a.interval * 1000,
       watch: () => [...engine.watchPaths(), home.dir],

@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * Peer-request verdicts: `peer-approved` (reciprocal folders made, SYFT_peers.json says accepted),
+ * `peer-not-approved` (stays pending: policy, version, incomplete request or a failed attempt; `reason` says
+ * which), `peer-refused` (a request folder that cannot be genuine: wrong owner, incompatible version, …).
+ */
+export type PeerVerdict = 'peer-approved' | 'peer-not-approved' | 'peer-refused';
+
 /** One line of `approve/decisions.jsonl`: every decision the approve service takes, append-only. */
 export interface DecisionRecord {
   time: string;
@@ -9,9 +16,12 @@ export interface DecisionRecord {
   job: string;
   /**
    * `received` (state.yaml created as pending), `rejected` (wrong shape, syft-job's reason), `approved`
-   * (auto-approval), `not-approved` (stays pending), `run-queued`, `ran` (done/failed), `interrupted`.
+   * (auto-approval), `not-approved` (stays pending), `run-queued`, `ran` (done/failed), `not-run` (the runner
+   * refused or could not start it; `code` says why), `interrupted` (left running by a dead runner: marked failed).
    */
-  verdict: 'received' | 'rejected' | 'approved' | 'not-approved' | 'run-queued' | 'ran' | 'interrupted';
+  verdict: 'received' | 'rejected' | 'approved' | 'not-approved' | 'run-queued' | 'ran' | 'not-run' | 'interrupted' | PeerVerdict;
+  /** `peer` for peer-request decisions (then `submitter` is the peer and `job` is ''); absent for job decisions. */
+  kind?: 'job' | 'peer';
   object?: string;
   reason?: string;
   /** sha256 of every code file the decision was based on (relative path → `sha256:<hex>`). */

@@ -53,6 +53,17 @@ export interface EngineDeps {
   logger: EngineLogger;
   clock?: Clock;
   nowMs?: () => number;
+  /**
+   * Called during the first pass for each job found `running` (left so by a runner that died): the service marks
+   * it failed (lib/runner recoverJob). Only the first pass calls it: later `running` jobs are our own runs.
+   */
+  recoverRunning?: (job: Job) => void;
+  /**
+   * Settled jobs (rejected, running, done, failed) are re-checked in this many rotating slices, one slice per pass,
+   * so each is looked at again every `sweepSlices` passes (the service: about once a minute) at 1/`sweepSlices`
+   * of the cost per pass. Default 12.
+   */
+  sweepSlices?: number;
 }
 
 export interface PassStats {
@@ -67,8 +78,16 @@ export interface PassStats {
 }
 
 interface Known {
-  /** stat signature of state.yaml + the inbox job dir: when equal, the job need not be read again. */
+  /** stat signature of state.yaml + the inbox job dir + code/: when equal, the job need not be read again. */
   sig: string;
+  /** stat signature of state.yaml alone (what a settled job is re-checked by). */
+  stateSig: string;
+  /** Which sweep slice re-checks this job while it is settled. */
+  slot: number;
+  /** The pass that last listed it (entries not listed any more are dropped). */
+  seen: number;
+  /** review/<ds>/<job>/state.yaml (kept: a settled job is re-checked by this path alone). */
+  statePath: string;
   status: string | null;
   /** For pending jobs: the submission fingerprint + objects version of the last evaluation. */
   evaluated?: string;
@@ -77,13 +96,70 @@ interface Known {
 }
 
 const SETTLED_STATUSES = new Set(['rejected', 'running', 'done', 'failed']);
+/** Statuses a first look at state.yaml may take on trust (they lead to no action; anything else is parsed in full). */
+const PEEKABLE = new Set(['rejected', 'done', 'failed']);
+const STATUS_LINE = /^status: ([a-z]+)$/gm;
+const MAX_PEEK_BYTES = 64 * 1024;
+
+/**
+ * The status of a state.yaml as PyYAML writes it (block style, one top-level `status: <word>` line), without a
+ * YAML parse; undefined when the file is missing, odd, or not unambiguous (the caller then reads it properly).
+ */
+export function peekStatus(file: string): string | undefined {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.allocUnsafe(MAX_PEEK_BYTES);
+      const n = fs.readSync(fd, buf, 0, MAX_PEEK_BYTES, 0);
+      if (n >= MAX_PEEK_BYTES) return undefined;
+      text = buf.toString('latin1', 0, n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  return statusFromText(text);
+}
+
+/** Pure part of `peekStatus`. */
+export function statusFromText(text: string): string | undefined {
+  if (!text.endsWith('\n') || text.includes('\t') || /^(?:---|%|\{)/m.test(text)) return undefined;
+  const found = [...text.matchAll(STATUS_LINE)];
+  if (found.length !== 1) return undefined;
+  // Any other line mentioning status at column 0 (e.g. a quoted or complex key) makes it ambiguous.
+  if ((text.match(/^["'?]?status/gm) ?? []).length !== 1) return undefined;
+  return found[0]![1];
+}
+
+function slotOf(key: string, slices: number): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return Math.abs(h) % slices;
+}
+
+interface DirListing {
+  sig: string;
+  names: string[];
+}
 
 function statSig(p: string): string {
   try {
-    const st = fs.lstatSync(p);
-    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    return st === undefined ? '-' : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return '-';
+  }
+}
+
+function dirSig(p: string): string | undefined {
+  try {
+    const st = fs.lstatSync(p);
+    if (!st.isDirectory()) return undefined;
+    return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.nlink}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -116,6 +192,11 @@ function toRawConfig(c: JobConfig): Record<string, unknown> {
 export class ApproveEngine {
   private readonly known = new Map<string, Known>();
   private full = true;
+  private passNo = 0;
+  private readonly slices: number;
+  private readonly listings = new Map<string, DirListing>();
+  /** Per data scientist: the union of its inbox and review job folders, rebuilt when either folder changes. */
+  private readonly unions = new Map<string, { inbox: string[]; review: string[]; names: string[] }>();
   private readonly settle = new SettleTracker();
   private readonly clock: Clock;
   private readonly nowMs: () => number;
@@ -123,13 +204,14 @@ export class ApproveEngine {
   constructor(private readonly d: EngineDeps) {
     this.clock = d.clock ?? systemClock;
     this.nowMs = d.nowMs ?? Date.now;
+    this.slices = Math.max(1, Math.floor(d.sweepSlices ?? 12));
   }
 
   /** Folders worth watching: the inbox tree down to the jobs still open, and their review folders. */
   watchPaths(limit = 2000): string[] {
     const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
     const out = [path.join(base, 'inbox'), path.join(base, 'review')];
-    for (const ds of listNames(path.join(base, 'inbox'))) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
+    for (const ds of this.names(path.join(base, 'inbox'))) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
     for (const [key, k] of this.known) {
       if (out.length >= limit) break;
       if (k.status && SETTLED_STATUSES.has(k.status)) continue;
@@ -140,43 +222,100 @@ export class ApproveEngine {
     return out;
   }
 
+  /** The data scientists with an inbox or review folder. */
+  private peers(base: string): string[] {
+    return this.union('', this.names(path.join(base, 'inbox')), this.names(path.join(base, 'review')));
+  }
+
+  /** The job folders of one data scientist (inbox ∪ review). */
+  private jobNames(base: string, ds: string): string[] {
+    return this.union(ds, this.names(path.join(base, 'inbox', ds)), this.names(path.join(base, 'review', ds)));
+  }
+
+  private union(id: string, inbox: string[], review: string[]): string[] {
+    const u = this.unions.get(id);
+    if (u && u.inbox === inbox && u.review === review) return u.names;
+    const names = [...new Set([...inbox, ...review])].sort();
+    this.unions.set(id, { inbox, review, names });
+    return names;
+  }
+
+  /** Sub-folder names of `dir`, read again only when the folder itself changed (an entry added, removed or renamed). */
+  private names(dir: string): string[] {
+    const sig = dirSig(dir);
+    if (sig === undefined) {
+      this.listings.delete(dir);
+      return [];
+    }
+    const cached = this.listings.get(dir);
+    if (cached && cached.sig === sig) return cached.names;
+    const names = listNames(dir);
+    this.listings.set(dir, { sig, names });
+    return names;
+  }
+
   /**
    * `full`: also look again at pending jobs whose folders look unchanged (a file rewritten in place inside
    * code/ does not change any folder's mtime). Run a full pass now and then (the service: about once a minute);
    * other passes only re-read jobs whose state.yaml, job folder or code/ folder changed. Deciding later never
    * makes a decision unsafe: the bytes that are validated are the bytes that run.
+   *
+   * Cost: folders are listed again only when they changed; open jobs (received, pending, approved) cost three
+   * lstat calls a pass; settled jobs cost one lstat every `sweepSlices` passes. The first pass reads every
+   * state.yaml once, and parses only those that may need action (done/failed/rejected are recognised by their
+   * status line).
    */
   pass(opts: { full?: boolean } = {}): PassStats {
     this.full = opts.full ?? true;
+    const first = this.passNo === 0;
+    const slot = this.passNo++ % this.slices;
     const t0 = this.nowMs();
     const s: PassStats = { jobs: 0, read: 0, received: 0, rejected: 0, approved: 0, notApproved: 0, queued: 0, ms: 0 };
     const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
     const objects = this.d.objects();
-    const seen = new Set<string>();
-    for (const area of ['inbox', 'review'] as const) {
-      for (const ds of listNames(path.join(base, area))) {
-        for (const name of listNames(path.join(base, area, ds))) {
-          const key = `${ds}/${name}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          s.jobs++;
-          this.visit(ds, name, key, objects, s);
+    let listed = 0;
+    for (const ds of this.peers(base)) {
+      for (const name of this.jobNames(base, ds)) {
+        listed++;
+        const key = `${ds}/${name}`;
+        s.jobs++;
+        const k = this.known.get(key);
+        if (k) {
+          k.seen = this.passNo;
+          if (k.status !== null && SETTLED_STATUSES.has(k.status)) {
+            // Settled: only a new state.yaml can make it interesting again (a DO re-running it by hand, say).
+            if (k.slot !== slot || statSig(k.statePath) === k.stateSig) continue;
+          }
         }
+        this.visit(ds, name, key, objects, s, first);
       }
     }
-    for (const key of this.known.keys()) if (!seen.has(key)) this.known.delete(key);
+    if (this.known.size > listed) for (const [key, k] of this.known) if (k.seen !== this.passNo) this.known.delete(key);
     s.ms = this.nowMs() - t0;
     return s;
   }
 
-  private visit(ds: string, name: string, key: string, objects: ObjectsView, s: PassStats): void {
+  private visit(ds: string, name: string, key: string, objects: ObjectsView, s: PassStats, first: boolean): void {
     const paths = jobPaths(this.d.root, this.d.doEmail, ds, name);
-    const sig = this.sigOf(paths);
     const k = this.known.get(key);
+    if (!k) {
+      // First look: done/failed/rejected jobs (most of a datasite) are recognised by their status line alone.
+      const stateSig = statSig(paths.state);
+      const peeked = stateSig === '-' ? undefined : peekStatus(paths.state);
+      if (peeked !== undefined && PEEKABLE.has(peeked)) {
+        this.known.set(key, { sig: `${stateSig}|?`, stateSig, slot: slotOf(key, this.slices), statePath: paths.state, seen: this.passNo, status: peeked });
+        return;
+      }
+    }
+    const sig = this.sigOf(paths);
     if (k && k.sig === sig && k.status !== null) {
       if (SETTLED_STATUSES.has(k.status)) return;
       if (k.status === 'approved' && (!this.d.runner || k.queuedFor === sig)) return;
-      if (k.status === 'pending' && !this.full && k.evaluated?.startsWith(`${objects.version}|`)) return;
+      if (k.status === 'pending' && k.evaluated?.startsWith(`${objects.version}|`)) {
+        if (!this.full) return;
+        // A full pass: a file rewritten in place inside code/ changes no folder, but it changes the fingerprint.
+        if (k.evaluated === `${objects.version}|${fingerprint(snapshotSubmission(paths, this.nowMs()))}`) return;
+      }
     }
     let job: Job;
     try {
@@ -186,7 +325,16 @@ export class ApproveEngine {
       return;
     }
     s.read++;
-    const entry: Known = { sig, status: job.status, ...(k?.evaluated ? { evaluated: k.evaluated } : {}), ...(k?.queuedFor ? { queuedFor: k.queuedFor } : {}) };
+    const entry: Known = {
+      sig,
+      stateSig: sig.slice(0, sig.indexOf('|')),
+      slot: k?.slot ?? slotOf(key, this.slices),
+      statePath: paths.state,
+      seen: this.passNo,
+      status: job.status,
+      ...(k?.evaluated ? { evaluated: k.evaluated } : {}),
+      ...(k?.queuedFor ? { queuedFor: k.queuedFor } : {}),
+    };
     this.known.set(key, entry);
     switch (job.status) {
       case 'received':
@@ -198,6 +346,14 @@ export class ApproveEngine {
       case 'approved':
         this.maybeRun(job, entry, s);
         break;
+      case 'running':
+        if (first && this.d.recoverRunning) {
+          this.d.recoverRunning(job);
+          entry.sig = '';
+          entry.stateSig = '';
+          entry.status = null; // look again next pass
+        }
+        break;
       default:
         break;
     }
@@ -205,6 +361,11 @@ export class ApproveEngine {
 
   private sigOf(p: { state: string; inboxDir: string; codeDir: string }): string {
     return `${statSig(p.state)}|${statSig(p.inboxDir)}|${statSig(p.codeDir)}`;
+  }
+
+  private resig(entry: Known, p: { state: string; inboxDir: string; codeDir: string }): void {
+    entry.sig = this.sigOf(p);
+    entry.stateSig = entry.sig.slice(0, entry.sig.indexOf('|'));
   }
 
   private receive(job: Job, entry: Known, s: PassStats): void {
@@ -225,7 +386,7 @@ export class ApproveEngine {
     this.settle.forget(job.key);
     if (!w.written) return; // someone else (a Python scan_inbox) received it first
     entry.status = r.kind;
-    entry.sig = this.sigOf(job.paths);
+    this.resig(entry, job.paths);
     if (r.kind === 'pending') {
       s.received++;
       this.d.audit.append({ datasite: this.d.doEmail, submitter: job.id.submitter, job: job.id.name, verdict: 'received' });
@@ -266,7 +427,7 @@ export class ApproveEngine {
     }
     s.approved++;
     entry.status = 'approved';
-    entry.sig = this.sigOf(job.paths);
+    this.resig(entry, job.paths);
     this.d.audit.append({ ...who, verdict: 'approved', object: verdict.object, reason: 'ok', hashes: verdict.hashes, ...(verdict.runShHash ? { run_sh: verdict.runShHash } : {}) });
     this.d.state.update((st) => recordApproval(st, this.d.doEmail, job.id.submitter, job.id.name, next.approved_at ?? '', verdict.object));
     this.d.logger.info({ job: job.key, object: verdict.object }, `Approved: ${job.id.name} from ${job.id.submitter}`);

@@ -3,7 +3,7 @@
  * (protocol §1.8). See README.md for the decisions (run dir, recovery record, deliberate differences).
  */
 export { runJob, runDirFor, type RunRequest, type RunResult, type NotRunCode } from './run';
-export { recoverInterrupted, INTERRUPTED_MARKER, type RecoverOptions, type RecoverResult, type RecoveredJob } from './recover';
+export { recoverInterrupted, recoverJob, cleanRunsDir, INTERRUPTED_MARKER, type RecoverOptions, type RecoverResult, type RecoveredJob } from './recover';
 export { JobQueue, jobKey } from './queue';
 export { TIMEOUT_MARKER, STOPPED_MARKER, type OutputStream } from './exec';
 export { snapshotProblems, SnapshotError } from './materialise';

@@ -20,7 +20,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { finish, listJobs, replaceState, shareJobResults, systemClock, type Clock, type Problem } from '../datasite';
+import { finish, listJobs, replaceState, shareJobResults, systemClock, type Clock, type Job, type Problem } from '../datasite';
 import { writeFileAtomic } from '../fs/atomic';
 
 export const INTERRUPTED_MARKER = '\n--- PROCESS INTERRUPTED (the runner stopped before the job finished) ---\n';
@@ -59,54 +59,68 @@ function appendNoFollow(file: string, text: string): void {
   }
 }
 
-export function recoverInterrupted(opts: RecoverOptions): RecoverResult {
+/** Mark one job left `running` as failed (see the module comment). Only call it for a job no runner is executing. */
+export function recoverJob(root: string, job: Job, opts: { clock?: Clock } = {}): RecoveredJob {
   const clock = opts.clock ?? systemClock;
+  const { submitter, name } = job.id;
+  const rec: RecoveredJob = { submitter, job: name, recovered: false };
+  if (job.status !== 'running' || job.state.kind !== 'ok') {
+    rec.reason = `not running (status ${job.status ?? 'unreadable'})`;
+    return rec;
+  }
+  try {
+    const w = replaceState(root, job.id, job.state.text, finish(job.state.value, -1, clock));
+    if (!w.written) {
+      rec.reason = 'state.yaml changed while recovering; left alone';
+      return rec;
+    }
+    rec.recovered = true;
+    const p = job.paths;
+    appendNoFollow(p.stdout, INTERRUPTED_MARKER);
+    appendNoFollow(p.stderr, INTERRUPTED_MARKER);
+    writeFileAtomic(p.returncode, '-1', { mode: 0o644 });
+    const failed = shareJobResults(root, job.id.datasite, submitter, name, { outputs: true, logs: true }).filter((e) => !e.ok);
+    if (failed.length > 0) rec.reason = `could not share results: ${failed.map((e) => (e.ok ? '' : e.problem.message)).join('; ')}`;
+  } catch (e) {
+    rec.reason = (e as Error).message;
+  }
+  return rec;
+}
+
+/** Remove everything a dead runner left in the runs directory (`runDirFor`'s `runsRoot`). Call before any job runs. */
+export function cleanRunsDir(runsDir: string): string[] {
+  const removed: string[] = [];
+  let dsDirs: string[] = [];
+  try {
+    dsDirs = fs.readdirSync(runsDir);
+  } catch {
+    dsDirs = [];
+  }
+  for (const ds of dsDirs) {
+    const dsDir = path.join(runsDir, ds);
+    const st = fs.lstatSync(dsDir, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    if (!st.isDirectory()) {
+      fs.rmSync(dsDir, { force: true });
+      continue;
+    }
+    for (const run of fs.readdirSync(dsDir)) {
+      const dir = path.join(dsDir, run);
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
+/** Recover every job of the datasite left `running`, then clean the runs directory (a full listing: use at start-up only). */
+export function recoverInterrupted(opts: RecoverOptions): RecoverResult {
   const listing = listJobs(opts.root, opts.datasite);
   const jobs: RecoveredJob[] = [];
   for (const job of listing.jobs) {
     if (job.status !== 'running' || job.state.kind !== 'ok') continue;
-    const { submitter, name } = job.id;
-    const rec: RecoveredJob = { submitter, job: name, recovered: false };
-    jobs.push(rec);
-    try {
-      const w = replaceState(opts.root, job.id, job.state.text, finish(job.state.value, -1, clock));
-      if (!w.written) {
-        rec.reason = 'state.yaml changed while recovering; left alone';
-        continue;
-      }
-      rec.recovered = true;
-      const p = job.paths;
-      appendNoFollow(p.stdout, INTERRUPTED_MARKER);
-      appendNoFollow(p.stderr, INTERRUPTED_MARKER);
-      writeFileAtomic(p.returncode, '-1', { mode: 0o644 });
-      const failed = shareJobResults(opts.root, opts.datasite, submitter, name, { outputs: true, logs: true }).filter((e) => !e.ok);
-      if (failed.length > 0) rec.reason = `could not share results: ${failed.map((e) => (e.ok ? '' : e.problem.message)).join('; ')}`;
-    } catch (e) {
-      rec.reason = (e as Error).message;
-    }
+    jobs.push(recoverJob(opts.root, job, opts.clock ? { clock: opts.clock } : {}));
   }
-  const removedRunDirs: string[] = [];
-  if (opts.runsDir !== undefined) {
-    let dsDirs: string[] = [];
-    try {
-      dsDirs = fs.readdirSync(opts.runsDir);
-    } catch {
-      dsDirs = [];
-    }
-    for (const ds of dsDirs) {
-      const dsDir = path.join(opts.runsDir, ds);
-      const st = fs.lstatSync(dsDir, { throwIfNoEntry: false });
-      if (st === undefined) continue;
-      if (!st.isDirectory()) {
-        fs.rmSync(dsDir, { force: true });
-        continue;
-      }
-      for (const run of fs.readdirSync(dsDir)) {
-        const dir = path.join(dsDir, run);
-        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-        removedRunDirs.push(dir);
-      }
-    }
-  }
+  const removedRunDirs = opts.runsDir !== undefined ? cleanRunsDir(opts.runsDir) : [];
   return { jobs, problems: listing.problems, removedRunDirs };
 }

@@ -34,7 +34,9 @@ export async function runLoop(o: LoopOptions): Promise<void> {
     }, o.debounceMs ?? 50);
   };
 
-  const refreshWatchers = () => {
+  /** Watch what the service wants watched now; returns how many folders are newly watched. */
+  const refreshWatchers = (): number => {
+    let added = 0;
     const want = new Set(o.watch?.() ?? []);
     for (const [p, w] of watchers) {
       if (!want.has(p)) {
@@ -51,10 +53,12 @@ export async function runLoop(o: LoopOptions): Promise<void> {
           watchers.delete(p);
         });
         watchers.set(p, w);
+        added++;
       } catch {
         // Not there yet (or not watchable): the periodic pass covers it, and we retry next time.
       }
     }
+    return added;
   };
 
   const onAbort = () => wake?.();
@@ -71,6 +75,9 @@ export async function runLoop(o: LoopOptions): Promise<void> {
       }
       o.onCycle?.(Date.now() - t0);
       if (o.signal.aborted) break;
+      // A pass that found new folders (a job being written, say) watches them at once, and looks once more: a
+      // file that landed in one before its watcher existed would otherwise wait for the fallback period.
+      if (refreshWatchers() > 0) pending = true;
       if (pending) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, o.intervalMs);

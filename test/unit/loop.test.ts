@@ -51,6 +51,33 @@ describe('runLoop', () => {
     await done;
   });
 
+  it('watches a folder a pass discovered right after that pass (and looks once more), not at the next period', async () => {
+    const ac = new AbortController();
+    const job = path.join(dir, 'job-1');
+    const passes: string[] = [];
+    let discovered = false;
+    const done = runLoop({
+      cycle: async () => {
+        passes.push(fs.existsSync(path.join(job, 'config.yaml')) ? 'config' : 'no-config');
+        if (fs.existsSync(job)) discovered = true; // what the engine's pass does: it lists the new job folder
+      },
+      intervalMs: 60_000,
+      watch: () => (discovered ? [dir, job] : [dir]),
+      debounceMs: 10,
+      signal: ac.signal,
+      onError: () => {},
+    });
+    await sleep(50);
+    fs.mkdirSync(job); // the syncer creates the job folder: the watched parent fires
+    await sleep(150);
+    expect(passes).toEqual(['no-config', 'no-config', 'no-config']); // event pass, then the re-look after watching job-1
+    fs.writeFileSync(path.join(job, 'config.yaml'), 'x'); // only job-1's own watcher sees this
+    await sleep(150);
+    expect(passes[passes.length - 1]).toBe('config');
+    ac.abort();
+    await done;
+  });
+
   it('keeps going after a failing pass, reporting the error', async () => {
     const ac = new AbortController();
     const errors: unknown[] = [];
