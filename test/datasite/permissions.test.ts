@@ -5,6 +5,7 @@ import {
   emitRuleSet,
   governingYaml,
   grantAccess,
+  grantAccessMany,
   grantOutputsToOwner,
   parseRuleSet,
   reviewPermissionFile,
@@ -12,6 +13,7 @@ import {
   shareJobResults,
   shareLogs,
   shareOutputs,
+  type Grant,
   type RuleSet,
 } from '../../lib/datasite/permissions';
 import { DO, DS, readFixture, tempDir, treeBytes } from './helpers';
@@ -196,5 +198,69 @@ describe('governing yaml (syft-perms _find_governing_yaml)', () => {
     expect(grantAccess(ds, 'public', 'read', '*', { isFolder: true })).toMatchObject({ ok: true, pattern: '**', changed: true });
     expect(fs.readdirSync(path.join(ds, 'public'))).toEqual(['syft.pub.yaml']);
     expect(fs.readFileSync(path.join(ds, 'public', 'syft.pub.yaml'), 'utf8')).toBe("rules:\n- access:\n    admin: []\n    read:\n    - '*'\n    write: []\n  pattern: '**'\nterminal: false\n");
+  });
+});
+
+describe('grantAccessMany (one parse and one write per file, the result of sequential grants)', () => {
+  const grants = (ds: string, job: string): Grant[] => [
+    { relPath: `app_data/job/review/${ds}/${job}/outputs`, level: 'read', user: DO, isFolder: true },
+    { relPath: `app_data/job/review/${ds}/${job}/outputs`, level: 'read', user: ds, isFolder: true },
+    { relPath: `app_data/job/review/${ds}/${job}/stdout.txt`, level: 'read', user: ds, isFolder: false },
+    { relPath: `app_data/job/review/${ds}/${job}/stderr.txt`, level: 'read', user: ds, isFolder: false },
+    { relPath: `app_data/job/other/${ds}`, level: 'write', user: ds, isFolder: true },
+  ];
+
+  it.each([
+    ['with the peer folders set up', true],
+    ['with no permission file anywhere (the first grant creates the one later grants must see)', false],
+  ])('%s: same bytes as grantAccess one by one', (_what, setup) => {
+    const a = { dir: tempDir() };
+    const b = { dir: tempDir() };
+    {
+      for (const t of [a, b]) {
+        if (setup) expect(setupPeerJobFolders(t.dir, DO, DS).ok).toBe(true);
+        fs.mkdirSync(path.join(t.dir, DO, 'app_data', 'job', 'review', DS, 'j1'), { recursive: true });
+        fs.mkdirSync(path.join(t.dir, DO, 'app_data', 'job', 'other', DS), { recursive: true });
+      }
+      const one = grants(DS, 'j1').map((g) => grantAccess(path.join(a.dir, DO), g.relPath, g.level, g.user, { isFolder: g.isFolder }));
+      const many = grantAccessMany(path.join(b.dir, DO), grants(DS, 'j1'));
+      expect(many.map((e) => e.ok && { pattern: e.pattern, changed: e.changed, file: path.relative(b.dir, e.file) })).toEqual(
+        one.map((e) => e.ok && { pattern: e.pattern, changed: e.changed, file: path.relative(a.dir, e.file) }),
+      );
+      expect(treeBytes(path.join(b.dir, DO))).toEqual(treeBytes(path.join(a.dir, DO)));
+    }
+  });
+
+  it('sees a file another writer (a Python DO client) replaced since our last edit, even at the same size', () => {
+    const t = { dir: tempDir() };
+    {
+      expect(setupPeerJobFolders(t.dir, DO, DS).ok).toBe(true);
+      const file = reviewPermissionFile(t.dir, DO, DS);
+      shareJobResults(t.dir, DO, DS, 'j1', { outputs: true, logs: false }); // parsed and remembered
+      const ours = fs.readFileSync(file, 'utf8');
+      const theirs = ours.replace('j1/outputs/**', 'j9/outputs/**'); // same length, other content
+      expect(theirs.length).toBe(ours.length);
+      fs.writeFileSync(file, theirs); // in place, as Python's open('w') does
+      shareJobResults(t.dir, DO, DS, 'j2', { outputs: true, logs: false });
+      const patterns = rs(fs.readFileSync(file, 'utf8')).rules.map((r) => r.pattern);
+      expect(patterns).toEqual(expect.arrayContaining(['j9/outputs/**', 'j2/outputs/**']));
+      expect(patterns).not.toContain('j1/outputs/**');
+    }
+  });
+
+  it('a grant that cannot be made is reported and the others still land', () => {
+    const t = { dir: tempDir() };
+    {
+      expect(setupPeerJobFolders(t.dir, DO, DS).ok).toBe(true);
+      fs.mkdirSync(path.join(t.dir, DO, 'app_data', 'job', 'review', DS, 'j1'));
+      fs.symlinkSync('/tmp', path.join(t.dir, DO, 'app_data', 'job', 'review', DS, 'evil'));
+      const r = grantAccessMany(path.join(t.dir, DO), [
+        { relPath: `app_data/job/review/${DS}/evil/outputs`, level: 'read', user: DS, isFolder: true },
+        { relPath: `app_data/job/review/${DS}/j1/outputs`, level: 'read', user: DS, isFolder: true },
+      ]);
+      expect(r[0]).toMatchObject({ ok: false, problem: { code: 'symlink' } });
+      expect(r[1]).toMatchObject({ ok: true, changed: true });
+      expect(rs(fs.readFileSync(reviewPermissionFile(t.dir, DO, DS), 'utf8')).rules.map((x) => x.pattern)).toContain('j1/outputs/**');
+    }
   });
 });
