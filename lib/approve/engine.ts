@@ -16,6 +16,7 @@ import {
   type Clock,
   type Job,
   type JobConfig,
+  type JobPaths,
 } from '../datasite';
 import { snapshotJob, storedCopyReader, validateJob, type ApprovalObjects, type ExpectedRunSh, type JobSnapshot } from '../approval';
 import type { AuditLog } from './audit';
@@ -86,6 +87,8 @@ interface Known {
   slot: number;
   /** The pass that last listed it (entries not listed any more are dropped). */
   seen: number;
+  /** Its paths, kept for jobs that were read (open ones are looked at every pass). */
+  paths?: JobPaths;
   /** review/<ds>/<job>/state.yaml (kept: a settled job is re-checked by this path alone). */
   statePath: string;
   status: string | null;
@@ -196,7 +199,10 @@ export class ApproveEngine {
   private readonly slices: number;
   private readonly listings = new Map<string, DirListing>();
   /** Per data scientist: the union of its inbox and review job folders, rebuilt when either folder changes. */
-  private readonly unions = new Map<string, { inbox: string[]; review: string[]; names: string[] }>();
+  private readonly unions = new Map<string, { inbox: string[]; review: string[]; names: string[]; keys: string[] }>();
+  /** Bumped whenever the set of open jobs may have changed (watchPaths' cache key). */
+  private openVersion = 0;
+  private watchCache: { version: number; peers: string[]; limit: number; paths: string[] } | undefined;
   private readonly settle = new SettleTracker();
   private readonly clock: Clock;
   private readonly nowMs: () => number;
@@ -207,37 +213,45 @@ export class ApproveEngine {
     this.slices = Math.max(1, Math.floor(d.sweepSlices ?? 12));
   }
 
-  /** Folders worth watching: the inbox tree down to the jobs still open, and their review folders. */
+  /**
+   * Folders worth watching: the inbox tree down to the jobs still open, and their review folders. The same array
+   * is returned until a job opens or settles or a data scientist folder appears, so callers can skip the diff.
+   */
   watchPaths(limit = 2000): string[] {
     const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
+    const peers = this.names(path.join(base, 'inbox'));
+    const c = this.watchCache;
+    if (c && c.version === this.openVersion && c.peers === peers && c.limit === limit) return c.paths;
     const out = [path.join(base, 'inbox'), path.join(base, 'review')];
-    for (const ds of this.names(path.join(base, 'inbox'))) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
+    for (const ds of peers) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
     for (const [key, k] of this.known) {
       if (out.length >= limit) break;
       if (k.status && SETTLED_STATUSES.has(k.status)) continue;
       const [ds, job] = key.split('/', 2) as [string, string];
-      const p = jobPaths(this.d.root, this.d.doEmail, ds, job);
+      const p = k.paths ?? jobPaths(this.d.root, this.d.doEmail, ds, job);
       out.push(p.inboxDir, p.codeDir, p.reviewDir);
     }
+    this.watchCache = { version: this.openVersion, peers, limit, paths: out };
     return out;
   }
 
   /** The data scientists with an inbox or review folder. */
   private peers(base: string): string[] {
-    return this.union('', this.names(path.join(base, 'inbox')), this.names(path.join(base, 'review')));
+    return this.union('', this.names(path.join(base, 'inbox')), this.names(path.join(base, 'review'))).names;
   }
 
-  /** The job folders of one data scientist (inbox ∪ review). */
-  private jobNames(base: string, ds: string): string[] {
+  /** The job folders of one data scientist (inbox ∪ review), with their keys `<ds>/<job>`. */
+  private jobNames(base: string, ds: string): { names: string[]; keys: string[] } {
     return this.union(ds, this.names(path.join(base, 'inbox', ds)), this.names(path.join(base, 'review', ds)));
   }
 
-  private union(id: string, inbox: string[], review: string[]): string[] {
+  private union(id: string, inbox: string[], review: string[]): { names: string[]; keys: string[] } {
     const u = this.unions.get(id);
-    if (u && u.inbox === inbox && u.review === review) return u.names;
+    if (u && u.inbox === inbox && u.review === review) return u;
     const names = [...new Set([...inbox, ...review])].sort();
-    this.unions.set(id, { inbox, review, names });
-    return names;
+    const v = { inbox, review, names, keys: names.map((n) => `${id}/${n}`) };
+    this.unions.set(id, v);
+    return v;
   }
 
   /** Sub-folder names of `dir`, read again only when the folder itself changed (an entry added, removed or renamed). */
@@ -275,9 +289,11 @@ export class ApproveEngine {
     const objects = this.d.objects();
     let listed = 0;
     for (const ds of this.peers(base)) {
-      for (const name of this.jobNames(base, ds)) {
+      const { names, keys } = this.jobNames(base, ds);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        const key = keys[i]!;
         listed++;
-        const key = `${ds}/${name}`;
         s.jobs++;
         const k = this.known.get(key);
         if (k) {
@@ -290,14 +306,20 @@ export class ApproveEngine {
         this.visit(ds, name, key, objects, s, first);
       }
     }
-    if (this.known.size > listed) for (const [key, k] of this.known) if (k.seen !== this.passNo) this.known.delete(key);
+    if (this.known.size > listed) {
+      for (const [key, k] of this.known) {
+        if (k.seen === this.passNo) continue;
+        this.known.delete(key);
+        this.openVersion++;
+      }
+    }
     s.ms = this.nowMs() - t0;
     return s;
   }
 
   private visit(ds: string, name: string, key: string, objects: ObjectsView, s: PassStats, first: boolean): void {
-    const paths = jobPaths(this.d.root, this.d.doEmail, ds, name);
     const k = this.known.get(key);
+    const paths = k?.paths ?? jobPaths(this.d.root, this.d.doEmail, ds, name);
     if (!k) {
       // First look: done/failed/rejected jobs (most of a datasite) are recognised by their status line alone.
       const stateSig = statSig(paths.state);
@@ -332,10 +354,12 @@ export class ApproveEngine {
       statePath: paths.state,
       seen: this.passNo,
       status: job.status,
+      paths,
       ...(k?.evaluated ? { evaluated: k.evaluated } : {}),
       ...(k?.queuedFor ? { queuedFor: k.queuedFor } : {}),
     };
     this.known.set(key, entry);
+    if (!k || k.status !== entry.status) this.openVersion++;
     switch (job.status) {
       case 'received':
         this.receive(job, entry, s);
@@ -352,6 +376,7 @@ export class ApproveEngine {
           entry.sig = '';
           entry.stateSig = '';
           entry.status = null; // look again next pass
+          this.openVersion++;
         }
         break;
       default:
@@ -386,6 +411,7 @@ export class ApproveEngine {
     this.settle.forget(job.key);
     if (!w.written) return; // someone else (a Python scan_inbox) received it first
     entry.status = r.kind;
+    this.openVersion++;
     this.resig(entry, job.paths);
     if (r.kind === 'pending') {
       s.received++;
@@ -427,6 +453,7 @@ export class ApproveEngine {
     }
     s.approved++;
     entry.status = 'approved';
+    this.openVersion++;
     this.resig(entry, job.paths);
     this.d.audit.append({ ...who, verdict: 'approved', object: verdict.object, reason: 'ok', hashes: verdict.hashes, ...(verdict.runShHash ? { run_sh: verdict.runShHash } : {}) });
     this.d.state.update((st) => recordApproval(st, this.d.doEmail, job.id.submitter, job.id.name, next.approved_at ?? '', verdict.object));

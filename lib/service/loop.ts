@@ -34,10 +34,17 @@ export async function runLoop(o: LoopOptions): Promise<void> {
     }, o.debounceMs ?? 50);
   };
 
+  // The last list asked for, and whether some of it could not be watched (then it is re-tried every time).
+  let lastWanted: string[] | undefined;
+  let missing = 0;
   /** Watch what the service wants watched now; returns how many folders are newly watched. */
   const refreshWatchers = (): number => {
     let added = 0;
-    const want = new Set(o.watch?.() ?? []);
+    const wanted = o.watch?.() ?? [];
+    if (wanted === lastWanted && missing === 0) return 0; // the same array: nothing to diff
+    lastWanted = wanted;
+    missing = 0;
+    const want = new Set(wanted);
     for (const [p, w] of watchers) {
       if (!want.has(p)) {
         w.close();
@@ -51,11 +58,13 @@ export async function runLoop(o: LoopOptions): Promise<void> {
         w.on('error', () => {
           w.close();
           watchers.delete(p);
+          missing++; // watch it again at the next refresh
         });
         watchers.set(p, w);
         added++;
       } catch {
         // Not there yet (or not watchable): the periodic pass covers it, and we retry next time.
+        missing++;
       }
     }
     return added;
