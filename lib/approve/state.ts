@@ -46,6 +46,21 @@ export function recordApproval(s: ApproveStateFile, datasite: string, submitter:
   };
 }
 
+/** Python's key for a peer approval in `approved_jobs` (`mark_approved("peer_<email>", <domain>)`, §4.4). */
+export function peerStateKey(email: string): string {
+  return `peer_${email}`;
+}
+
+/** Record a peer approval exactly as the Python `PeerApprovalHandler` does: `approved_jobs["peer_<email>"]`. */
+export function recordPeerApproval(s: ApproveStateFile, email: string, domain: string, at: string): ApproveStateFile {
+  return { ...s, approved_jobs: { ...(s.approved_jobs ?? {}), [peerStateKey(email)]: { approved_at: at, submitted_by: domain } } };
+}
+
+/** The recorded approval of a peer (by us or by the Python service), if any. */
+export function peerApprovalOf(s: ApproveStateFile, email: string): { approved_at: string; submitted_by: string } | undefined {
+  return s.approved_jobs?.[peerStateKey(email)];
+}
+
 export class ApproveStateStore {
   private state: ApproveStateFile;
   constructor(
