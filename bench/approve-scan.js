@@ -33,7 +33,7 @@ function main() {
   const { loadConfigCached } = require(path.join(DIST, 'lib', 'config', 'cached'));
   const { AuditLog } = require(path.join(DIST, 'lib', 'approve', 'audit'));
   const { ApproveStateStore } = require(path.join(DIST, 'lib', 'approve', 'state'));
-  const { ApproveEngine } = require(path.join(DIST, 'lib', 'approve', 'engine'));
+  const { ApproveEngine, sweepSlicesFor } = require(path.join(DIST, 'lib', 'approve', 'engine'));
   const { approvalExpectedRunSh } = require(path.join(DIST, 'lib', 'approve', 'expected-runsh'));
   const { loadApprovalObjects } = require(path.join(DIST, 'lib', 'approval'));
   const { cleanRunsDir } = require(path.join(DIST, 'lib', 'runner'));
@@ -88,6 +88,7 @@ function main() {
     runApprovedJobs: a.run_approved_jobs,
     logger,
     recoverRunning: () => recoveredJobs++,
+    sweepSlices: sweepSlicesFor(a.interval),
     runner: { has: () => false, enqueue: () => enqueued++ },
   });
   // --cpu-prof DIR: V8 CPU profiles of pass 1 and of the idle passes (open in Chrome DevTools or speedscope).

@@ -18,7 +18,7 @@ export const approveService: ServiceDefinition = {
     const a = loaded.config.approve;
     const { AuditLog } = await import('../../lib/approve/audit');
     const { ApproveStateStore } = await import('../../lib/approve/state');
-    const { ApproveEngine } = await import('../../lib/approve/engine');
+    const { ApproveEngine, sweepSlicesFor } = await import('../../lib/approve/engine');
     const { approvalExpectedRunSh } = await import('../../lib/approve/expected-runsh');
     const { loadApprovalObjects } = await import('../../lib/approval');
     const { JobQueue, runDirFor, recoverJob, cleanRunsDir } = await import('../../lib/runner');
@@ -79,7 +79,7 @@ export const approveService: ServiceDefinition = {
       runApprovedJobs: a.run_approved_jobs,
       logger,
       recoverRunning,
-      sweepSlices: Math.max(1, Math.round(60 / a.interval)),
+      sweepSlices: sweepSlicesFor(a.interval),
       runner: {
         has: (job) => queue.has({ root: id.root, datasite: id.email, submitter: job.id.submitter, job: job.id.name }),
         enqueue: (job, snapshot, stateText) => {

@@ -61,8 +61,8 @@ export interface EngineDeps {
   recoverRunning?: (job: Job) => void;
   /**
    * Settled jobs (rejected, running, done, failed) are re-checked in this many rotating slices, one slice per pass,
-   * so each is looked at again every `sweepSlices` passes (the service: about once a minute) at 1/`sweepSlices`
-   * of the cost per pass. Default 12.
+   * so each is looked at again every `sweepSlices` passes (the service: every 5 minutes, `sweepSlicesFor`) at
+   * 1/`sweepSlices` of the cost per pass. Default 12.
    */
   sweepSlices?: number;
 }
@@ -134,6 +134,17 @@ export function statusFromText(text: string): string | undefined {
   // Any other line mentioning status at column 0 (e.g. a quoted or complex key) makes it ambiguous.
   if ((text.match(/^["'?]?status/gm) ?? []).length !== 1) return undefined;
   return found[0]![1];
+}
+
+/**
+ * Settled jobs are re-checked every SETTLED_SWEEP_S seconds: only a hand edit of a finished job's state.yaml (a
+ * DO re-running it) can make one interesting again, and that rare case may wait; open jobs are checked every pass.
+ */
+export const SETTLED_SWEEP_S = 300;
+
+/** The engine's `sweepSlices` for a pass every `intervalS` seconds. */
+export function sweepSlicesFor(intervalS: number): number {
+  return Math.max(1, Math.round(SETTLED_SWEEP_S / Math.max(1, intervalS)));
 }
 
 function slotOf(key: string, slices: number): number {
