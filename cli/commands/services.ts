@@ -1,69 +1,36 @@
-import { parseServices, ServiceName } from '../../lib/services';
-import type { Report, ControlDeps } from '../../lib/control';
-import { currentHome } from '../../lib/home';
-import { UserError } from '../../lib/errors';
+import type { Report } from '../../lib/control';
+import type { ServicesResult } from '../../lib/api/services';
 
 /**
- * Refuse to start services on a configuration they would reject: the user gets the clear error now,
- * instead of a service that PM2 restarts until it is marked errored.
+ * `start`, `stop`, `restart`, `ensure-running` over lib/api/services: the API's lines and exit code as a Report
+ * (a service that did not come online is a ServiceControlError carrying the same lines).
  */
-function checkConfigForStart(): void {
-  const home = currentHome();
-  const { loadConfig } = require('../../lib/config/load') as typeof import('../../lib/config/load');
-  const { requireStartable } = require('../../lib/service/requirements') as typeof import('../../lib/service/requirements');
-  const loaded = loadConfig(home);
-  if (!loaded.exists) throw new UserError(`No configuration at ${home.config}. Run 'syft-bg init -e EMAIL' first.`, 1);
+type Api = typeof import('../../lib/api/services');
+const api = (): Api => require('../../lib/api/services') as Api;
+
+async function report(call: Promise<ServicesResult>): Promise<Report> {
   try {
-    requireStartable(loaded);
+    const r = await call;
+    return { out: r.stdout, err: r.stderr, exitCode: 0 };
   } catch (e) {
-    throw new UserError((e as Error).message, 1);
+    const { ServiceControlError } = require('../../lib/api/errors') as typeof import('../../lib/api/errors');
+    if (!(e instanceof ServiceControlError)) throw e;
+    return { out: e.result.stdout, err: e.result.stderr, exitCode: e.exitCode };
   }
-  if (loaded.legacy) process.stderr.write(loaded.legacy.message + '\n');
 }
 
-async function withControl(fn: (deps: ControlDeps) => Promise<Report>): Promise<Report> {
-  const { withPm2 } = require('../../lib/pm2/client') as typeof import('../../lib/pm2/client');
-  const { appDefinition } = require('../../lib/pm2/apps') as typeof import('../../lib/pm2/apps');
-  const { bundledPm2Version } = require('../../lib/pm2/daemon-reader') as typeof import('../../lib/pm2/daemon-reader');
-  const home = currentHome();
-  return withPm2(async (api) => {
-    const r = await fn({ api, definition: (s: ServiceName) => appDefinition(s, { home }) });
-    const daemon = await api.version();
-    const ours = bundledPm2Version();
-    if (daemon && daemon !== ours) {
-      r.err.push(`Note: the PM2 daemon runs pm2 ${daemon} but syft-bg ships pm2 ${ours}; run 'pm2 update' to align them.`);
-    }
-    return r;
-  });
+export function start(names: string[]): Promise<Report> {
+  return report(api().start(names));
 }
 
-export async function start(names: string[]): Promise<Report> {
-  const services = parseServices(names);
-  checkConfigForStart();
-  const { startServices } = await import('../../lib/control');
-  return withControl((d) => startServices(d, services));
+export function stop(names: string[]): Promise<Report> {
+  return report(api().stop(names));
 }
 
-export async function stop(names: string[]): Promise<Report> {
-  const services = parseServices(names);
-  const { readDaemon } = await import('../../lib/pm2/daemon-reader');
-  // Do not spawn a PM2 daemon just to find out nothing runs.
-  const snap = await readDaemon();
-  if (!snap.running) return { out: services.map((s) => `${s} is not running (no PM2 daemon); nothing changed.`), err: [], exitCode: 0 };
-  const { stopServices } = await import('../../lib/control');
-  return withControl((d) => stopServices(d, services));
+export function restart(names: string[]): Promise<Report> {
+  return report(api().restart(names));
 }
 
-export async function restart(names: string[]): Promise<Report> {
-  const services = parseServices(names);
-  checkConfigForStart();
-  const { restartServices } = await import('../../lib/control');
-  return withControl((d) => restartServices(d, services));
-}
-
-export async function ensure(names: string[], restartRunning: boolean): Promise<Report> {
-  const services = parseServices(names);
-  checkConfigForStart();
-  const { ensureRunning } = await import('../../lib/control');
-  return withControl((d) => ensureRunning(d, services, { restart: restartRunning }));
+export function ensure(names: string[], restartRunning: boolean): Promise<Report> {
+  return report(api().ensureRunning(names, { restart: restartRunning }));
 }

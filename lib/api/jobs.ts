@@ -1,14 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError, EXIT } from '../../lib/errors';
-import { expandTilde } from '../../lib/home';
-import type { ConfigHome } from '../../lib/config/types';
-import type { Job } from '../../lib/datasite';
+import { UserError, EXIT } from '../errors';
+import { expandTilde } from '../home';
+import type { ConfigHome } from '../config/types';
+import type { Job } from '../datasite';
 
-/**
- * What `auto-approve --from-job JOB` and `explain JOB` share: finding the job a user names, and the run.sh
- * generator the approval core needs, built on the datasite library's.
- */
+/** What `autoApproveJob(JOB)` and `explain(JOB)` share: finding the job a user names. */
 
 export interface ResolvedJob {
   /** The SyftBox folder (parent of the datasite). */
@@ -54,7 +51,7 @@ export function parseJobFolder(abs: string): Omit<ResolvedJob, 'job'> | undefine
  */
 export function resolveJob(arg: string, home: ConfigHome, cwd: string): ResolvedJob {
   if (arg.trim() === '') throw new UserError(`Invalid job '': expected the job folder (${LAYOUT}) or <submitter>/<job>`, EXIT.usage);
-  const { readJob } = require('../../lib/datasite') as typeof import('../../lib/datasite');
+  const { readJob } = require('../datasite') as typeof import('../datasite');
   const abs = path.resolve(cwd, expandTilde(arg, home.userHome ?? require('node:os').homedir()));
   let where: Omit<ResolvedJob, 'job'>;
   if (lexists(abs)) {
@@ -62,7 +59,7 @@ export function resolveJob(arg: string, home: ConfigHome, cwd: string): Resolved
     if (parsed === undefined) throw new UserError(`${abs} is not a job folder: expected ${LAYOUT}`, 1);
     where = parsed;
   } else if (SHORT_FORM.test(arg) && !arg.startsWith('.') && !arg.startsWith('~')) {
-    const { loadConfig } = require('../../lib/config/load') as typeof import('../../lib/config/load');
+    const { loadConfig } = require('../config/load') as typeof import('../config/load');
     const c = loadConfig(home).config;
     if (!c.do_email || !c.syftbox_root) {
       const missing = [!c.do_email ? 'do_email' : undefined, !c.syftbox_root ? 'syftbox_root' : undefined].filter(Boolean).join(' and ');
@@ -81,6 +78,3 @@ export function resolveJob(arg: string, home: ConfigHome, cwd: string): Resolved
   }
   return { ...where, job };
 }
-
-/** pydantic's lax bool, as the datasite library reads `is_folder_submission`. */
-export { approvalExpectedRunSh } from '../../lib/approve/expected-runsh';

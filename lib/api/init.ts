@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError, EXIT } from '../errors';
+import { expandTilde } from '../home';
+import { resolveContext, type ApiOptions } from './context';
+
+export interface InitOptions extends ApiOptions {
+  /** `-e`: the data owner's e-mail address. */
+  email: string;
+  /** `-r`: the SyftBox folder (default `~/SyftBox_<email>`). */
+  syftboxRoot?: string;
+  /** `-t`: an OAuth token file, copied to `<home>/token.json` (without it, and without a sign-in, notifications go to a local Maildir). */
+  tokenPath?: string;
+  /** `--credentials`: the OAuth client for the Google sign-in (default `<home>/credentials.json`, used when it exists). */
+  credentials?: string;
+  /** Sign in with Google when no token is stored and an OAuth client file is there (default true; `--no-google`). */
+  google?: boolean;
+  /** Open a browser for the sign-in (default true; `--no-browser`); the URL always goes to `onMessage`. */
+  openBrowser?: boolean;
+  /** Lines of the Google sign-in (the URL to open), as they happen. */
+  onMessage?: (line: string) => void;
+  /** For the "created on" comment of a new config.yaml. */
+  now?: Date;
+}
+
+export interface InitResult {
+  /** What `syft-bg init` prints after the sign-in, in order. */
+  messages: string[];
+  configPath: string;
+  /** `<home>/token.json`, when a token was given or obtained by the sign-in. */
+  tokenStored?: string;
+  /** The Google sign-in ran (and stored the token). */
+  signedIn: boolean;
+  /** The SyftBox folder, when init created it (local transport only). */
+  createdSyftboxRoot?: string;
+}
+
+/**
+ * `syft-bg init -e EMAIL [-r ROOT] [-t TOKEN]`: create config.yaml, or merge into the existing one (objects,
+ * settings, comments and unknown keys kept). Everything is checked before anything is written.
+ */
+export async function init(opts: InitOptions): Promise<InitResult> {
+  const ctx = resolveContext(opts);
+  const { home, cwd } = ctx;
+  let tokenPath = opts.tokenPath;
+  let signedIn = false;
+  // Google sign-in: only without -t, when no token is stored yet, and when an OAuth client file is there.
+  // Without credentials.json init stays on the local transports (no Google account needed).
+  if (tokenPath === undefined && opts.google !== false && !fs.existsSync(home.token)) {
+    const credentials = opts.credentials !== undefined ? path.resolve(cwd, expandTilde(opts.credentials, home.userHome)) : home.credentials;
+    if (opts.credentials !== undefined && !fs.existsSync(credentials)) throw new UserError(`OAuth client file not found: ${credentials}`, EXIT.usage);
+    if (fs.existsSync(credentials)) {
+      // The checks runInit would make, before anyone is sent to a browser.
+      const { isValidEmail } = require('../config/email') as typeof import('../config/email');
+      if (!isValidEmail(opts.email.trim())) throw new UserError(`Invalid email '${opts.email}': expected an address like name@example.com`, EXIT.usage);
+      if (opts.syftboxRoot !== undefined && opts.syftboxRoot.trim() === '') throw new UserError('Invalid SyftBox root: the path is empty', EXIT.usage);
+      const { runDesktopFlow } = require('../google/oauth-flow') as typeof import('../google/oauth-flow');
+      await runDesktopFlow({
+        credentialsPath: credentials,
+        tokenPath: home.token,
+        email: opts.email.trim(),
+        env: ctx.env,
+        openBrowser: opts.openBrowser !== false,
+        print: opts.onMessage ?? (() => undefined),
+      });
+      // As if given with -t: the config (new or merged) points at it and switches to gmail/drive.
+      tokenPath = home.token;
+      signedIn = true;
+    }
+  }
+  const { runInit } = require('../init') as typeof import('../init');
+  const r = runInit({ home, email: opts.email, syftboxRoot: opts.syftboxRoot, tokenPath, cwd, ...(opts.now ? { now: opts.now } : {}) });
+  const result: InitResult = { messages: [...r.messages], configPath: r.configPath, ...(r.tokenStored ? { tokenStored: r.tokenStored } : {}), signedIn };
+  // On the local transport the SyftBox folder is where jobs arrive: make sure it exists. (With Drive, the first
+  // sync creates it.)
+  const { loadConfig } = require('../config/load') as typeof import('../config/load');
+  const c = loadConfig(home).config;
+  if (c.syftbox_root && c.transports.syftbox === 'local' && !fs.existsSync(c.syftbox_root)) {
+    fs.mkdirSync(c.syftbox_root, { recursive: true });
+    result.messages.push(`Created SyftBox folder ${c.syftbox_root}`);
+    result.createdSyftboxRoot = c.syftbox_root;
+  }
+  return result;
+}
