@@ -8,23 +8,84 @@ import type { SyftBgConfig } from '../../lib/config/types';
 import type { Logger } from 'pino';
 
 /**
- * The notify service. This version delivers the heartbeat through the configured transport and watches the
- * job inbox; job and peer e-mails plug into `cycle` (issue "notify service").
+ * The notify service: every e-mail of reference §7.4 (jobs from the local datasite, peers from the peer source),
+ * each sent exactly once through the configured transport (lib/notify/notifier.ts), plus the heartbeat.
+ *
+ * Files in `<home>/notify/`: `journal.jsonl` (the outbox journal: what was mailed, durable across crashes),
+ * `status.json` (pending and failing mails, for `syft-bg status`), `heartbeat.json` (last heartbeat). The Python
+ * `notify.notify_state_path` (default `<home>/notify/state.json`) is imported on the first start and kept up to
+ * date. File events on the job tree trigger a pass within ~50 ms; a full pass also runs every `notify.interval` s.
+ *
+ * Peers: with `transports.syftbox: local` there is no peer list, so no peer e-mails are sent; with Drive they come
+ * from the p2p folders and SYFT_peers.json (lib/notify/peers.ts).
  */
 export const notifyService: ServiceDefinition = {
   name: 'notify',
-  async create({ home, loaded, logger }) {
+  async create({ home, loaded, logger, signal }) {
     const id = requireIdentity(loaded);
     const c = loaded.config;
     const t = c.transports;
     requireSupportedTransports(loaded);
     const transport = await makeTransport(loaded.config, logger);
     const { heartbeatDue, heartbeatEmail } = await import('../../lib/notify/heartbeat');
-    const heartbeatFile = path.join(home.serviceDir('notify'), 'heartbeat.json');
+    const { Journal } = await import('../../lib/notify/journal');
+    const { Notifier } = await import('../../lib/notify/notifier');
+    const { GMAIL_RATE, MAILDIR_RATE, rateFromConfig, lookupGraceFromConfig } = await import('../../lib/notify/pacing');
+    const { NO_PEERS } = await import('../../lib/notify/peers');
+    const dir = home.serviceDir('notify');
+    const heartbeatFile = path.join(dir, 'heartbeat.json');
     const n = c.notify;
-    // A failing send (network down, revoked token) is retried with a capped exponential backoff, not every pass.
+
+    const peers = t.syftbox === 'drive' ? await makeDrivePeers(c, id.email, logger) : NO_PEERS;
+    const rate = rateFromConfig(loaded.raw, t.email === 'gmail' ? GMAIL_RATE : MAILDIR_RATE);
+    const journal = Journal.open(path.join(dir, 'journal.jsonl'));
+    const notifier = new Notifier({
+      root: id.root,
+      doEmail: id.email,
+      journal,
+      transport,
+      rate,
+      logger,
+      peers,
+      pythonStatePath: n.notify_state_path,
+      statusFile: path.join(dir, 'status.json'),
+      // After a crash, a request the dead process left in flight may still be processed, and Gmail's search index
+      // lags a fresh send by a few seconds: an uncertain Gmail mail is looked up only 30 s after its intent.
+      uncertainGraceMs: lookupGraceFromConfig(loaded.raw, t.email === 'gmail' ? 30_000 : 0),
+    });
+    const init = await notifier.init();
+
+    // A failing heartbeat (network down, revoked token) is retried with a capped exponential backoff, not every pass.
     let failures = 0;
     let retryAt = 0;
+    const heartbeat = async () => {
+      if (!n.heartbeat_enabled) return;
+      const last = parseLastSent(readFileIfExists(heartbeatFile));
+      const now = new Date();
+      if (!heartbeatDue(last, now, n.heartbeat_interval) || now.getTime() < retryAt) return;
+      const msg = heartbeatEmail({
+        doEmail: id.email,
+        now,
+        intervalSeconds: n.heartbeat_interval,
+        transport: t.email === 'maildir' ? { kind: 'maildir', path: t.maildir_path } : { kind: 'gmail' },
+        hostname: os.hostname(),
+      });
+      let sent;
+      try {
+        sent = await transport.send(msg);
+      } catch (e) {
+        failures++;
+        const waitMs = heartbeatRetryMs(failures);
+        retryAt = now.getTime() + waitMs;
+        logger.error({ err: e, failures, retry_in_s: waitMs / 1000 }, `heartbeat not sent: ${(e as Error).message}`);
+        return;
+      }
+      failures = 0;
+      retryAt = 0;
+      writeFileAtomic(heartbeatFile, JSON.stringify({ last_sent: now.toISOString(), message_id: sent.messageId }, null, 2) + '\n');
+      logger.info({ to: id.email, message_id: sent.messageId, transport: transport.kind }, 'heartbeat sent');
+    };
+
     return {
       startInfo: {
         do_email: id.email,
@@ -32,35 +93,22 @@ export const notifyService: ServiceDefinition = {
         email_transport: t.email,
         ...(t.email === 'maildir' ? { maildir: t.maildir_path } : { gmail_token: loaded.config.gmail_token_path }),
         heartbeat: n.heartbeat_enabled ? `every ${n.heartbeat_interval}s` : 'off',
+        peers: peers.kind,
+        send_rate: `${rate.ratePerSecond}/s (burst ${rate.burst})`,
+        state: init.mode,
       },
       intervalMs: n.interval * 1000,
-      watch: () => [id.jobInbox],
+      watch: () => notifier.watchPaths(),
       async cycle() {
-        if (!n.heartbeat_enabled) return;
-        const last = parseLastSent(readFileIfExists(heartbeatFile));
-        const now = new Date();
-        if (!heartbeatDue(last, now, n.heartbeat_interval) || now.getTime() < retryAt) return;
-        const msg = heartbeatEmail({
-          doEmail: id.email,
-          now,
-          intervalSeconds: n.heartbeat_interval,
-          transport: t.email === 'maildir' ? { kind: 'maildir', path: t.maildir_path } : { kind: 'gmail' },
-          hostname: os.hostname(),
-        });
-        let sent;
-        try {
-          sent = await transport.send(msg);
-        } catch (e) {
-          failures++;
-          const waitMs = heartbeatRetryMs(failures);
-          retryAt = now.getTime() + waitMs;
-          logger.error({ err: e, failures, retry_in_s: waitMs / 1000 }, `heartbeat not sent: ${(e as Error).message}`);
-          return;
-        }
-        failures = 0;
-        retryAt = 0;
-        writeFileAtomic(heartbeatFile, JSON.stringify({ last_sent: now.toISOString(), message_id: sent.messageId }, null, 2) + '\n');
-        logger.info({ to: id.email, message_id: sent.messageId, transport: transport.kind }, 'heartbeat sent');
+        await heartbeat();
+        await notifier.scan();
+        // The sender runs beside the loop, so a burst being paced out never delays detection of new jobs.
+        void notifier.kick(signal).catch((e) => logger.error({ err: e }, `notify sender failed: ${(e as Error).message}`));
+      },
+      async close() {
+        await notifier.idle().catch(() => undefined);
+        notifier.flush();
+        journal.close();
       },
     };
   },
@@ -96,4 +144,14 @@ async function makeTransport(c: SyftBgConfig, logger: Logger): Promise<MailTrans
     log: logger, // pino's (obj, msg) signature
   });
   return new GmailTransport(createGmailApi(auth.client));
+}
+
+/** Peers over Drive (transports.syftbox: drive). */
+async function makeDrivePeers(c: SyftBgConfig, me: string, logger: Logger) {
+  const { loadAuth } = await import('../../lib/google/auth');
+  const { SERVICE_SCOPES } = await import('../../lib/google/scopes');
+  const { createDriveApi } = await import('../../lib/google/drive');
+  const { drivePeerSource } = await import('../../lib/notify/peers');
+  const auth = loadAuth(c.drive_token_path, { scopes: SERVICE_SCOPES.approve, log: logger });
+  return drivePeerSource(createDriveApi(auth.client), me);
 }

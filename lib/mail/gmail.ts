@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type { GmailApi } from '../google/gmail';
 import { buildMime, EmailMessage } from './message';
-import type { MailTransport, SendOptions, SendResult } from './transport';
+import type { FoundMessage, MailTransport, SendOptions, SendResult } from './transport';
 
 /**
  * Notification mail through Gmail `users.messages.send`: the same RFC 5322 message the Maildir gets
@@ -18,5 +18,10 @@ export class GmailTransport implements MailTransport {
     const built = buildMime(msg, { now: (this.opts.now ?? (() => new Date()))(), hostname: this.opts.hostname ?? os.hostname() });
     const r = await this.api.sendRaw(built.raw, sendOpts.threadId ? { threadId: sendOpts.threadId } : {});
     return { id: r.id, messageId: built.messageId, threadId: r.threadId };
+  }
+
+  async find(messageId: string): Promise<FoundMessage | undefined> {
+    const m = await this.api.findByRfc822MsgId(messageId);
+    return m ? { id: m.id, ...(m.threadId ? { threadId: m.threadId } : {}) } : undefined;
   }
 }

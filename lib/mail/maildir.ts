@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildMime, type EmailMessage } from './message';
-import type { MailTransport, SendResult } from './transport';
+import type { FoundMessage, MailTransport, SendResult } from './transport';
 
 export interface MaildirOptions {
   /** Used in unique file names and generated Message-IDs; default `os.hostname()`. */
@@ -73,8 +73,14 @@ export class MaildirTransport implements MailTransport {
     this.pid = opts.pid ?? process.pid;
   }
 
+  /** The folders were checked by this instance (re-checked when one disappears). */
+  private ensured = false;
+
   async send(msg: EmailMessage): Promise<MaildirSendResult> {
-    await ensureMaildir(this.dir);
+    if (!this.ensured) {
+      await ensureMaildir(this.dir);
+      this.ensured = true;
+    }
     const { raw, messageId } = buildMime(msg, { now: new Date(this.clock()), hostname: this.hostname });
     const data = Buffer.from(raw.replace(/\r\n/g, '\n'), 'utf8');
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -86,6 +92,11 @@ export class MaildirTransport implements MailTransport {
         fh = await fsp.open(tmpPath, 'wx', 0o600);
       } catch (e) {
         if (errno(e) === 'EEXIST') continue;
+        if (errno(e) === 'ENOENT' && attempt === 0) {
+          // Someone removed the Maildir (or tmp/) since: create it again.
+          await ensureMaildir(this.dir);
+          continue;
+        }
         throw e;
       }
       try {
@@ -106,6 +117,12 @@ export class MaildirTransport implements MailTransport {
           await fsp.rm(tmpPath, { force: true });
           continue;
         }
+        if (code === 'ENOENT' && attempt < 2) {
+          // new/ was removed since this transport checked the folders.
+          await fsp.rm(tmpPath, { force: true });
+          await ensureMaildir(this.dir);
+          continue;
+        }
         if (code !== undefined && NO_LINK.has(code)) {
           if (await exists(newPath)) {
             await fsp.rm(tmpPath, { force: true });
@@ -123,6 +140,15 @@ export class MaildirTransport implements MailTransport {
       return { id, path: newPath, messageId };
     }
     throw new Error(`Maildir ${this.dir}: no unique file name after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** The message in `new/` or `cur/` whose Message-ID header is `messageId` (case-insensitive), if any. */
+  async find(messageId: string): Promise<FoundMessage | undefined> {
+    const want = messageId.trim().replace(/^<(.*)>$/, '$1').toLowerCase();
+    for (const e of listMaildir(this.dir)) {
+      if (headerMessageId(readHead(e.path)) === want) return { id: e.id };
+    }
+    return undefined;
   }
 
   private uniqueName(): string {
@@ -208,6 +234,34 @@ export function listMaildir(dir: string): MaildirEntry[] {
   }
   rows.sort((a, b) => a.sec - b.sec || a.usec - b.usec || a.q - b.q || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0));
   return rows.map((r) => r.e);
+}
+
+/** The header block of a message file (up to the first empty line, at most 64 KiB). */
+function readHead(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = Buffer.alloc(65536);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('latin1');
+    const end = text.search(/\r?\n\r?\n/);
+    return end >= 0 ? text.slice(0, end) : text;
+  } catch {
+    return '';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The Message-ID of a header block (unfolded), without brackets, lower-cased. */
+export function headerMessageId(head: string): string | undefined {
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
+  const m = /^message-id:[ \t]*<?([^<>\s]+)>?/im.exec(unfolded);
+  return m ? m[1]!.toLowerCase() : undefined;
 }
 
 function errno(e: unknown): string | undefined {
