@@ -17,7 +17,8 @@
 //      engine.pass() + idle passes, RSS), and under PM2: `start approve` -> a probe job placed before the start
 //      (under a peer that sorts last, so it is the last job of the first pass) is approved. RSS (VmRSS, VmHWM) of
 //      the service after that first pass and later.
-//   4. idle CPU of the service (and of the PM2 daemon) over --idle seconds on the largest datasite, from
+//   4. idle CPU of the service (and of the PM2 daemon) over --idle seconds on the largest datasite, starting
+//      --idle-settle seconds after the last job finished (its GC and follow-up passes over), from
 //      /proc/<pid>/stat utime+stime (sampled every 10 ms: the bursts are the interval passes, and their CPU each).
 //   5. permission-file limit: how many runs from one peer review/<ds>/syft.pub.yaml can record before the runner
 //      can no longer edit it (byte cap MAX_PERMISSION_FILE_BYTES, YAML node cap of pyyaml.ts; found in-process with
@@ -26,7 +27,7 @@
 //   Machine noise: a fixed CPU workload timed at start and end, file-creation cost in the bench folder, CPU steal.
 //
 // Usage: npm run build && node bench/approve.js [--jobs 50] [--jobs-at-max 15] [--sizes 0,1000,10000]
-//          [--idle 60] [--scan-runs 3] [--paced-jobs 4] [--paced-gap 100] [--busy-jobs 3] [--no-cap-check]
+//          [--idle 60] [--idle-settle 30] [--scan-runs 3] [--paced-jobs 4] [--paced-gap 100] [--busy-jobs 3] [--no-cap-check]
 //          [--dir DIR] [--keep]
 //   --dir: where the sandboxes go. Default /dev/shm (tmpfs) when writable, else the OS temp dir: on the VM this was
 //     written on, creating a file on the ext4 disk cost 0.1-0.7 ms and varied tenfold from run to run, which drowned
@@ -58,7 +59,7 @@ const BENCH_MIX = { done: 88.5, failed: 5, rejected: 4, pending: 2.5, approved: 
 // options
 
 function options(argv) {
-  const o = { jobs: 50, jobsAtMax: 15, sizes: [0, 1000, 10000], idle: 60, scanRuns: 3, pacedJobs: 4, pacedGap: 100, busyJobs: 3, capCheck: true, dir: null, keep: false };
+  const o = { jobs: 50, jobsAtMax: 15, sizes: [0, 1000, 10000], idle: 60, idleSettle: 30, scanRuns: 3, pacedJobs: 4, pacedGap: 100, busyJobs: 3, capCheck: true, dir: null, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -70,6 +71,7 @@ function options(argv) {
     else if (a === '--jobs-at-max') o.jobsAtMax = num();
     else if (a === '--sizes') o.sizes = argv[++i].split(',').map(Number);
     else if (a === '--idle') o.idle = num();
+    else if (a === '--idle-settle') o.idleSettle = num();
     else if (a === '--scan-runs') o.scanRuns = num();
     else if (a === '--paced-jobs') o.pacedJobs = num();
     else if (a === '--paced-gap') o.pacedGap = num();
@@ -546,7 +548,8 @@ async function scenario(o, size, isMax, isMin, log) {
 
     // 4. idle CPU.
     if (isMax && o.idle > 0) {
-      sleep(3000);
+      // Idle means idle: the last job's run, its garbage collection and the passes it triggered are over.
+      sleep(o.idleSettle * 1000);
       const d0 = daemon ? cpuTicks(daemon) : null;
       const p = cpuProfile(pid, o.idle);
       const dmn = daemon ? ((cpuTicks(daemon) - d0) / CLK_TCK / p.seconds) * 100 : null;

@@ -36,6 +36,7 @@ export interface AppDefinition {
   cwd: string;
   interpreter: string;
   node_args: string[];
+  pmx: false;
   exec_mode: 'fork';
   instances: 1;
   autorestart: true;
@@ -63,6 +64,8 @@ export interface AppDefinition {
  *   (secrets included) would otherwise be copied into the app and into dump.pm2.
  * - node_args --max-semi-space-size=2: V8's young generation otherwise grows to 16 MB semi-spaces during a
  *   cold scan of a large datasite and keeps them: ~35 MB of RSS for no measurable speed (bench/approve-scan.js).
+ * - pmx: false: PM2 would load its @pm2/io into the app with every default probe on (heap, event loop, HTTP,
+ *   inspector), half of an idle service's CPU; lib/metrics starts it itself with only our own metrics.
  * - out_file /dev/null: the services write rotated logs themselves (pino-roll, 10 MB x 5) and stream the same
  *   lines to stdout for `pm2 logs` / `pm2 monit`; PM2 keeps only early crash traces in error_file.
  */
@@ -88,6 +91,7 @@ export function appDefinition(
     cwd: opts.root ?? PACKAGE_ROOT,
     interpreter: opts.nodePath ?? process.execPath,
     node_args: [...SERVICE_NODE_ARGS],
+    pmx: false,
     exec_mode: 'fork',
     instances: 1,
     autorestart: true,
