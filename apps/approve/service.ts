@@ -2,13 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ServiceDefinition } from '../../lib/service/runtime';
 import { requireIdentity, requireSupportedTransports } from '../../lib/service/requirements';
+import { UserError, EXIT } from '../../lib/errors';
 
 /**
  * The approve service on the local datasite: receives new submissions, auto-approves the jobs an auto-approval
  * object matches (exactly as `JobInfo.approve(approval_method="auto")` writes it), runs approved jobs from the
  * validated bytes, and records every decision in approve/decisions.jsonl. File events trigger a pass within
  * ~50 ms; a full (incremental) pass also runs every `approve.interval` seconds as a fallback.
- * Peer approval over Drive is the "SyftBox over Google Drive" issue.
+ * With `transports.syftbox: drive` it also approves peer requests and keeps the datasite in sync with Google Drive
+ * (drive.ts, drive-side.ts): proposals pulled from Drive land in the datasite and wake the engine through its
+ * watchers; what the engine and the runner write is published to the data scientists soon after.
  */
 export const approveService: ServiceDefinition = {
   name: 'approve',
@@ -67,6 +70,11 @@ export const approveService: ServiceDefinition = {
       }
     };
 
+    // transports.syftbox: drive — the Drive side (peer requests, the datasite's sync with Drive) runs its own loop;
+    // the engine and the runner kick it when they change the datasite, so results reach the data scientist quickly.
+    let driveSide: import('./drive').DriveSetup | undefined;
+    const kickDrive = () => driveSide?.side.kick();
+
     const queue = new JobQueue(a.max_concurrent_jobs);
     let passes = 0;
     const engine = new ApproveEngine({
@@ -106,17 +114,44 @@ export const approveService: ServiceDefinition = {
                   logger.info({ job: job.key, code: r.code }, `not run: ${job.key} (${r.reason})`);
                   return;
                 }
+                kickDrive();
                 audit.append({ ...who, verdict: 'ran', status: r.status, return_code: r.returnCode, ...(r.reason ? { reason: r.reason } : {}) });
                 logger.info({ job: job.key, status: r.status, return_code: r.returnCode }, `Ran: ${job.key} → ${r.status} (rc ${r.returnCode})`);
               },
-              (e) => logger.error({ job: job.key, err: e }, `run of ${job.key} failed: ${(e as Error).message}`),
+              (e) => {
+                kickDrive();
+                logger.error({ job: job.key, err: e }, `run of ${job.key} failed: ${(e as Error).message}`);
+              },
             );
         },
       },
     });
 
+    if (loaded.config.transports.syftbox === 'drive') {
+      const { setupDrive } = await import('./drive');
+      driveSide = await setupDrive({
+        loaded,
+        me: id.email,
+        root: id.root,
+        homeDir: home.dir,
+        logger,
+        signal,
+        audit,
+        state,
+        objects: () => objects().objects as never,
+        onFatal: (message) => {
+          // A refused token: stop the service through the runtime's fatal path (clear message, back-off, and PM2
+          // marks it errored after repeated failures, since the start-up check then fails too).
+          setImmediate(() => {
+            throw new UserError(message, EXIT.config);
+          });
+        },
+      });
+    }
+
     return {
       startInfo: {
+        ...(driveSide?.startInfo ?? {}),
         do_email: id.email,
         watching: id.jobInbox,
         syftbox_transport: loaded.config.transports.syftbox,
@@ -132,9 +167,11 @@ export const approveService: ServiceDefinition = {
         const full = passes++ % Math.max(1, Math.round(60 / a.interval)) === 0;
         const s = engine.pass({ full });
         if (s.received || s.rejected || s.approved || s.notApproved || s.queued) logger.debug?.({ pass: s }, 'approve pass');
+        // New or changed state.yaml files: publish them soon.
+        if (s.received || s.rejected || s.approved || s.queued) kickDrive();
       },
       async close() {
-        await queue.stop();
+        await Promise.all([queue.stop(), driveSide?.close()]);
         audit.close();
       },
     };

@@ -41,12 +41,11 @@ export interface TransportSettings {
 }
 
 /**
- * Whether this build syncs the datasite with Google Drive itself. Until it does, a Google token does not make the
- * SyftBox transport `drive` (neither in `init` nor when deriving): the services work on the local datasite, kept in
- * sync by a SyftBox syncer (e.g. the Python syft-bg sync service), and `transports.syftbox: drive` is refused with a
- * clear message.
+ * Whether this build syncs the datasite with Google Drive itself: it does (the approve service's Drive side), so a
+ * Google token makes the SyftBox transport `drive` in `init` and when deriving it. Without a token the services
+ * work on the local datasite, kept in sync by some other SyftBox syncer (e.g. the Python syft-bg sync service).
  */
-export const DRIVE_SYNC_AVAILABLE = false;
+export const DRIVE_SYNC_AVAILABLE = true;
 
 /** The SyftBox transport a Google token implies in this build. */
 export function syftboxTransportWithToken(hasDriveToken: boolean): SyftboxTransport {

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError, EXIT } from '../errors';
 import type { LoadedConfig } from '../config/load';
@@ -16,16 +17,19 @@ export function requireIdentity(loaded: LoadedConfig): { email: string; root: st
 }
 
 /**
- * Transports this build can run: Maildir and Gmail for e-mail, the local datasite for SyftBox. The Drive transport
- * arrives with the Drive sync; until then a configuration asking for it is refused up front with what to change,
- * rather than silently working somewhere else.
+ * Transports this build can run: Maildir and Gmail for e-mail; the local datasite or Google Drive for SyftBox.
+ * `drive` needs the Drive token file (the approve service checks it with Google when it starts); a configuration
+ * asking for it without one is refused up front with what to change, rather than failing later in a service.
  */
 export function requireSupportedTransports(loaded: LoadedConfig): void {
   const t = loaded.config.transports;
   const problems: string[] = [];
-  if (t.syftbox !== 'local') {
+  if (t.syftbox !== 'local' && t.syftbox !== 'drive') {
+    problems.push(`transports.syftbox is '${String(t.syftbox)}': expected drive or local`);
+  }
+  if (t.syftbox === 'drive' && !fs.existsSync(loaded.config.drive_token_path)) {
     problems.push(
-      `transports.syftbox is '${t.syftbox}', but this build of syft-bg has no Google Drive sync yet: set transports.syftbox: local`,
+      `transports.syftbox is 'drive', but there is no Drive token at ${loaded.config.drive_token_path}: sign in with 'syft-bg init -e EMAIL' (or -t TOKEN), or set transports.syftbox: local`,
     );
   }
   if (problems.length) {

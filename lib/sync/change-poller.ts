@@ -17,6 +17,8 @@ export interface ChangeSummary {
   gone: Set<string>;
   /** Folders that were created, renamed or changed (a peer may have re-created its inbox). */
   folders: DriveFile[];
+  /** Names of the files and folders that were created or changed (not removed), for callers reacting to other files. */
+  names: Set<string>;
   /** How many change entries were read. */
   count: number;
 }
@@ -29,7 +31,7 @@ const FOLDER_MIME = 'application/vnd.google-apps.folder';
 
 /** Pure: what a batch of changes touched. */
 export function summarizeChanges(changes: readonly DriveChange[]): ChangeSummary {
-  const s: ChangeSummary = { touchedParents: new Set(), gone: new Set(), folders: [], count: changes.length };
+  const s: ChangeSummary = { touchedParents: new Set(), gone: new Set(), folders: [], names: new Set(), count: changes.length };
   for (const c of changes) {
     if (c.removed || !c.file || c.file.trashed === true) {
       s.gone.add(c.fileId);
@@ -38,6 +40,7 @@ export function summarizeChanges(changes: readonly DriveChange[]): ChangeSummary
       continue;
     }
     for (const p of c.file.parents ?? []) s.touchedParents.add(p);
+    if (c.file.name) s.names.add(c.file.name);
     if (c.file.mimeType === FOLDER_MIME) s.folders.push(c.file);
   }
   return s;

@@ -61,6 +61,12 @@ export interface CycleResult {
   /** Journal entries still waiting (uploads failed; retried next cycle). */
   pending: number;
   checkpoint?: string;
+  /**
+   * What Drive's change feed reported this cycle (absent when it could not be read): `reset` when the page token
+   * was (re)initialised (nothing is known about what changed), else the names of the files and folders created or
+   * changed. The approve service uses it to look at peer requests only when something about peers changed.
+   */
+  feed?: { reset: boolean; names: string[] };
   errors: CycleErrors[];
 }
 

@@ -177,6 +177,7 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
 async function markDirtyPeers(ctx: Ctx): Promise<void> {
   const { state, peers } = ctx;
   const poll = await pollChanges(ctx.drive, state.pageToken);
+  ctx.result.feed = poll.kind === 'reset' ? { reset: true, names: [] } : { reset: false, names: [...poll.summary.names] };
   const dirty = (p: string) => {
     state.peers[p] = { ...state.peers[p], dirty: true };
   };

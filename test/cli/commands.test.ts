@@ -46,13 +46,17 @@ describe('syft-bg init (built binary)', () => {
     expect(fs.statSync(stored).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(stored, 'utf8')).toBe(fs.readFileSync(tok, 'utf8'));
     expect(r.stdout + r.stderr).not.toMatch(/SECRET|REFRESH/);
-    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: syftboxTransportWithToken(true) });
-    // This build does not sync with Drive itself: an explicit `syftbox: drive` is refused with what to change.
+    // With a Google token, the datasite is synced with Drive by syft-bg itself.
+    expect(syftboxTransportWithToken(true)).toBe('drive');
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
     const cfg = path.join(sb.syftBgHome, 'config.yaml');
-    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1drive'));
+    expect(fs.readFileSync(cfg, 'utf8')).toMatch(/transports:[\s\S]*?syftbox: drive/);
+    // `syftbox: drive` without the token file is refused up front, with what to change (nothing is started).
+    fs.renameSync(stored, stored + '.away');
     const s = sb.cli(['start']);
     expect(s.code).toBe(1);
-    expect(s.stderr).toContain("transports.syftbox is 'drive', but this build of syft-bg has no Google Drive sync yet");
+    expect(s.stderr).toContain(`transports.syftbox is 'drive', but there is no Drive token at ${stored}`);
+    fs.renameSync(stored + '.away', stored);
   });
 
   it('re-running init merges: objects, settings and comments survive', () => {

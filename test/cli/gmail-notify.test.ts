@@ -36,7 +36,7 @@ describe('notify over Gmail (emulator) under a real PM2 daemon', () => {
     );
     const r = sb.cli(['init', '-e', 'do@example.com', '-t', tok], { env });
     expect(r.code).toBe(0);
-    // Gmail for e-mail; the SyftBox side stays local (Drive sync is a later issue).
+    // Gmail for e-mail; the SyftBox side stays local here (this test is about Gmail).
     const cfg = path.join(sb.syftBgHome, 'config.yaml');
     fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1local'));
   });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { syftboxTransportWithToken } from '../../lib/config/resolve';
 /** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
-const WITH_TOKEN = syftboxTransportWithToken(true);
+// A Google token makes the SyftBox transport Drive: this build syncs the datasite with Drive itself.
+const WITH_TOKEN = 'drive';
 import * as path from 'node:path';
 import { loadConfigCached } from '../../lib/config/cached';
 import { ConfigError } from '../../lib/config/errors';

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultLoadedConfig, loadConfig, parseConfigText } from '../../lib/config/load';
 import { fixture, read, tempHome, write, type TempHome } from './helpers';
-import { syftboxTransportWithToken } from '../../lib/config/resolve';
 /** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
-const WITH_TOKEN = syftboxTransportWithToken(true);
+// A Google token makes the SyftBox transport Drive: this build syncs the datasite with Drive itself.
+const WITH_TOKEN = 'drive';
 
 const HOME = '/home/alice/.syft-bg';
 const USER = '/home/alice';

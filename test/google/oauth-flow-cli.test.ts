@@ -72,9 +72,9 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     expect(page.body).toContain('You can close this tab');
     expect(r.stdout).toContain(`Stored Google token at ${tokenPath()} (scopes: gmail.modify, drive)`);
     expect(r.stdout).toContain(`Config saved to ${configPath()}`);
-    // On the local SyftBox transport init creates the datasite folder; with Drive the first sync does.
-    if (syftboxTransportWithToken(true) === 'local') expect(r.stdout).toContain('Created SyftBox folder');
-    else expect(r.stdout).not.toContain('Created SyftBox folder');
+    // With a Google token the SyftBox transport is Drive: the approve service's first sync creates the datasite folder.
+    expect(syftboxTransportWithToken(true)).toBe('drive');
+    expect(r.stdout).not.toContain('Created SyftBox folder');
 
     const text = fs.readFileSync(tokenPath(), 'utf8');
     expect(fs.statSync(tokenPath()).mode & 0o777).toBe(0o600);
@@ -85,7 +85,7 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     for (const s of [t.credentials.accessToken!, t.credentials.refreshToken, t.credentials.clientSecret, loc.searchParams.get('code')!]) {
       expect(r.stdout + r.stderr).not.toContain(s);
     }
-    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: syftboxTransportWithToken(true) });
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
 
     // Again: the token exists, so no sign-in; the config is merged.
     const again = sb.cli(['init', '-e', 'alice@uni.edu', '--no-browser'], { env });
@@ -102,7 +102,7 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     const { r } = await initWithBrowser(['-e', 'alice@uni.edu', '--credentials', creds, '--no-browser']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('merged with the existing file');
-    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: syftboxTransportWithToken(true) });
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
     expect(fs.readFileSync(configPath(), 'utf8')).toContain(`gmail_token_path: ${tokenPath()}`);
   });
 

@@ -396,6 +396,8 @@ test('an idle cycle is one Drive call whatever the number of peers; a new propos
   h.emu.world.counters.clear();
   const idle = await e.cycle(peers);
   expect(idle.inboxesListed).toBe(0);
+  expect(first.feed).toEqual({ reset: true, names: [] });
+  expect(idle.feed).toEqual({ reset: false, names: [] });
   const calls = driveCalls();
   expect(calls).toBe(1);
   expect(h.emu.world.counters.get('drive.changes.list')).toBe(1);
@@ -405,6 +407,7 @@ test('an idle cycle is one Drive call whatever the number of peers; a new propos
   const busy = await e.cycle(peers);
   expect(busy.inboxesListed).toBe(1);
   expect(busy.proposals.applied).toBe(1);
+  expect(busy.feed?.names.some((n) => n.startsWith('msgv2_'))).toBe(true);
   // its archive and outbox folders are known now: the next proposal costs one listing
   await submitJob(api(peers[7]!), peers[7]!, DO, { name: 'n2', files: { 'run.sh': 'n\n' } });
   h.emu.world.counters.clear();

@@ -41,6 +41,7 @@ describe('change feed', () => {
     expect([...s.touchedParents].sort()).toEqual(['inbox1', 'inbox2', 'root']);
     expect([...s.gone].sort()).toEqual(['b', 'c']);
     expect(s.folders.map((f) => f.id)).toEqual(['d']);
+    expect([...s.names].sort()).toEqual(['msgv2_1.0_x.tar.gz', `syft_datasite#0.1.117#${DO}#inbox#${DS}`]);
     expect(s.count).toBe(4);
   });
 
