@@ -37,6 +37,47 @@ export interface ServiceStatus extends ServiceRuntime {
   pm2Name: string;
 }
 
+/** What the notify service reports about its outbox (`<home>/notify/status.json`). */
+export interface NotifyHealth {
+  updatedAt: string | null;
+  pending: number;
+  sentSinceStart: number;
+  pausedUntil: string | null;
+  /** Mails that keep failing (retried with back-off, never dropped). */
+  failing: Array<{ event: string; to: string | null; subject: string | null; attempts: number; lastError: string; nextAttemptAt: string | null }>;
+}
+
+/** `notify/status.json` as the notify service writes it; null when absent or unreadable (pure). */
+export function parseNotifyHealth(text: string | undefined): NotifyHealth | null {
+  if (!text) return null;
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null; // half-written: the next write fixes it
+  }
+  if (!j || typeof j !== 'object') return null;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const failing = Array.isArray(j.failing) ? j.failing : [];
+  return {
+    updatedAt: str(j.updated_at),
+    pending: num(j.pending),
+    sentSinceStart: num(j.sent_since_start),
+    pausedUntil: str(j.paused_until),
+    failing: failing
+      .filter((f): f is Record<string, unknown> => !!f && typeof f === 'object')
+      .map((f) => ({
+        event: str(f.event) ?? '?',
+        to: str(f.to),
+        subject: str(f.subject),
+        attempts: num(f.attempts),
+        lastError: str(f.last_error) ?? '',
+        nextAttemptAt: str(f.next_attempt_at),
+      })),
+  };
+}
+
 export interface StatusReport {
   home: string;
   environment: 'Colab' | 'local';
@@ -44,6 +85,8 @@ export interface StatusReport {
   pm2: { home: string; daemon: 'running' | 'not running'; daemonVersion: string | null; reason: string | null };
   tokens: TokenStatus[];
   services: ServiceStatus[];
+  /** The notify outbox (pending and persistently failing mails); null when notify has not run. */
+  notify?: NotifyHealth | null;
 }
 
 function tokenStatus(label: string, path: string, needed: boolean): TokenStatus {
@@ -62,7 +105,7 @@ function tokenStatus(label: string, path: string, needed: boolean): TokenStatus 
   };
 }
 
-export function buildStatus(input: { home: string; colab: boolean; config: ConfigView; daemon: DaemonSnapshot; now: number }): StatusReport {
+export function buildStatus(input: { home: string; colab: boolean; config: ConfigView; daemon: DaemonSnapshot; now: number; notify?: NotifyHealth | null }): StatusReport {
   const { config, daemon } = input;
   const procs = daemon.running ? daemon.processes : [];
   return {
@@ -87,6 +130,7 @@ export function buildStatus(input: { home: string; colab: boolean; config: Confi
         input.now,
       ),
     })),
+    notify: input.notify ?? null,
   };
 }
 
@@ -101,6 +145,14 @@ const ICON: Record<ServiceState, string> = {
 };
 
 const LINE = '-'.repeat(40);
+
+/** `jobs approved 3 · last cycle 5 ms` (pure). */
+export function renderMetrics(m: Record<string, number | string | null>): string {
+  return Object.entries(m)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toFixed(1) : v}${k === 'last cycle' ? ' ms' : ''}`)
+    .join(' · ');
+}
 
 /** The text of `syft-bg status` (pure). */
 export function renderStatus(r: StatusReport): string {
@@ -142,6 +194,15 @@ export function renderStatus(r: StatusReport): string {
       if (s.detail) parts.push(`(${s.detail})`);
     }
     out.push(parts.join(' ').trimEnd());
+    if (s.state === 'online' && s.metrics) out.push(`  ${''.padEnd(16)} ${renderMetrics(s.metrics)}`);
+  }
+  const n = r.notify;
+  if (n && (n.failing.length > 0 || n.pausedUntil)) {
+    out.push('', 'notify outbox', LINE);
+    out.push(`  ${n.pending} pending${n.pausedUntil ? `, paused until ${n.pausedUntil} (Gmail asked to slow down)` : ''}`);
+    for (const f of n.failing) {
+      out.push(`  ⚠ ${f.event} to ${f.to ?? '?'}: failed ${f.attempts} time(s), last error: ${f.lastError}${f.nextAttemptAt ? `; next try ${f.nextAttemptAt}` : ''}`);
+    }
   }
 
   if (c.objects.length > 0) {

@@ -42,6 +42,8 @@ export interface DriveSetupInput {
   /** A refused token while running (the service exits through its fatal path). */
   onFatal(message: string): void;
   onCycle?(info: DriveCycleInfo): void;
+  /** Every Drive HTTP attempt (metrics). */
+  onDriveCall?(route: string): void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -83,7 +85,7 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
 
   // Start-up check (one about.get): a refused token or another account is a configuration error; an unreachable
   // Drive is not (the loop keeps trying).
-  const probe = createDriveApi(auth.client, { env, retry: { maxAttempts: 2, attemptTimeoutMs: Math.min(timeout, 10_000), deadlineMs: 15_000 } });
+  const probe = createDriveApi(auth.client, { env, retry: { maxAttempts: 2, attemptTimeoutMs: Math.min(timeout, 10_000), deadlineMs: 15_000 }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) });
   try {
     const who = await probe.whoami();
     if (who.toLowerCase() !== i.me.toLowerCase()) {
@@ -101,7 +103,7 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
 
   let side: DriveSide | undefined;
   let early: unknown;
-  const drive: DriveApi = watchAuth(createDriveApi(auth.client, { env, retry: { attemptTimeoutMs: timeout } }), (e) => (side ? side.authFailure(e) : (early ??= e)));
+  const drive: DriveApi = watchAuth(createDriveApi(auth.client, { env, retry: { attemptTimeoutMs: timeout }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) }), (e) => (side ? side.authFailure(e) : (early ??= e)));
   const log = throttledLogger(i.logger);
   const peers = new PeerPass({ drive, me: i.me, root: i.root, config: () => c.approve, ...(i.objects ? { objects: i.objects } : {}), audit: i.audit, state: i.state, logger: log });
   const ownerSync = createOwnerSync({ drive, me: i.me, root: i.root, homeDir: i.homeDir, log });

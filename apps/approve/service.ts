@@ -28,6 +28,12 @@ export const approveService: ServiceDefinition = {
 
     const dir = home.serviceDir('approve');
     const audit = new AuditLog(path.join(dir, 'decisions.jsonl'));
+    const { MetricRegistry } = await import('../../lib/metrics/registry');
+    const metrics = new MetricRegistry(APPROVE_METRICS);
+    audit.onAppend((r) => {
+      const counter = VERDICT_METRIC[r.verdict];
+      if (counter) metrics.inc(counter);
+    });
     const state = new ApproveStateStore(a.approve_state_path, id.email);
     const runsDir = path.join(dir, 'runs');
 
@@ -130,6 +136,7 @@ export const approveService: ServiceDefinition = {
     if (loaded.config.transports.syftbox === 'drive') {
       const { setupDrive } = await import('./drive');
       driveSide = await setupDrive({
+        onDriveCall: () => metrics.inc('drive calls'),
         loaded,
         me: id.email,
         root: id.root,
@@ -166,6 +173,7 @@ export const approveService: ServiceDefinition = {
         // A full pass (pending jobs re-walked even when their folders look unchanged) about once a minute.
         const full = passes++ % Math.max(1, Math.round(60 / a.interval)) === 0;
         const s = engine.pass({ full });
+        metrics.set('jobs seen', s.jobs);
         if (s.received || s.rejected || s.approved || s.notApproved || s.queued) logger.debug?.({ pass: s }, 'approve pass');
         // New or changed state.yaml files: publish them soon.
         if (s.received || s.rejected || s.approved || s.queued) kickDrive();
@@ -174,8 +182,29 @@ export const approveService: ServiceDefinition = {
         await Promise.all([queue.stop(), driveSide?.close()]);
         audit.close();
       },
+      metrics,
     };
   },
+};
+
+/** The approve service's PM2 metrics (`pm2 show syft-bg-approve`, `pm2 monit`, `syft-bg status --json`). */
+export const APPROVE_METRICS = [
+  { name: 'jobs seen', kind: 'gauge' },
+  { name: 'jobs approved', kind: 'counter' },
+  { name: 'jobs refused', kind: 'counter' },
+  { name: 'jobs run', kind: 'counter' },
+  { name: 'peers approved', kind: 'counter' },
+  { name: 'drive calls', kind: 'counter' },
+  { name: 'last cycle', kind: 'gauge', unit: 'ms' },
+] as const satisfies ReadonlyArray<import('../../lib/metrics/registry').MetricDef>;
+
+/** Which counter an audit verdict bumps (since the service started). */
+export const VERDICT_METRIC: Partial<Record<string, (typeof APPROVE_METRICS)[number]['name']>> = {
+  approved: 'jobs approved',
+  'not-approved': 'jobs refused',
+  rejected: 'jobs refused',
+  ran: 'jobs run',
+  'peer-approved': 'peers approved',
 };
 
 /** The environment a job gets: the user's basics, not syft-bg's or PM2's own variables. */

@@ -36,7 +36,9 @@ export const notifyService: ServiceDefinition = {
     const heartbeatFile = path.join(dir, 'heartbeat.json');
     const n = c.notify;
 
-    const peers = t.syftbox === 'drive' ? await makeDrivePeers(c, id.email, logger) : NO_PEERS;
+    const { MetricRegistry } = await import('../../lib/metrics/registry');
+    const metrics = new MetricRegistry(NOTIFY_METRICS);
+    const peers = t.syftbox === 'drive' ? await makeDrivePeers(c, id.email, logger, () => metrics.inc('drive calls')) : NO_PEERS;
     const rate = rateFromConfig(loaded.raw, t.email === 'gmail' ? GMAIL_RATE : MAILDIR_RATE);
     const journal = Journal.open(path.join(dir, 'journal.jsonl'));
     const notifier = new Notifier({
@@ -54,6 +56,9 @@ export const notifyService: ServiceDefinition = {
       uncertainGraceMs: lookupGraceFromConfig(loaded.raw, t.email === 'gmail' ? 30_000 : 0),
     });
     const init = await notifier.init();
+    metrics.bind('emails sent', () => notifier.status().sent_since_start);
+    metrics.bind('emails failing', () => notifier.status().failing.length);
+    metrics.bind('emails queued', () => notifier.pending);
 
     // A failing heartbeat (network down, revoked token) is retried with a capped exponential backoff, not every pass.
     let failures = 0;
@@ -110,9 +115,19 @@ export const notifyService: ServiceDefinition = {
         notifier.flush();
         journal.close();
       },
+      metrics,
     };
   },
 };
+
+/** The notify service's PM2 metrics (`pm2 show syft-bg-notify`, `pm2 monit`, `syft-bg status --json`). */
+export const NOTIFY_METRICS = [
+  { name: 'emails sent', kind: 'gauge' },
+  { name: 'emails failing', kind: 'gauge' },
+  { name: 'emails queued', kind: 'gauge' },
+  { name: 'drive calls', kind: 'counter' },
+  { name: 'last cycle', kind: 'gauge', unit: 'ms' },
+] as const satisfies ReadonlyArray<import('../../lib/metrics/registry').MetricDef>;
 
 /** 30 s, 1 min, 2 min, … capped at 1 h (pure). */
 export function heartbeatRetryMs(failures: number): number {
@@ -147,11 +162,11 @@ async function makeTransport(c: SyftBgConfig, logger: Logger): Promise<MailTrans
 }
 
 /** Peers over Drive (transports.syftbox: drive). */
-async function makeDrivePeers(c: SyftBgConfig, me: string, logger: Logger) {
+async function makeDrivePeers(c: SyftBgConfig, me: string, logger: Logger, onCall: () => void) {
   const { loadAuth } = await import('../../lib/google/auth');
   const { SERVICE_SCOPES } = await import('../../lib/google/scopes');
   const { createDriveApi } = await import('../../lib/google/drive');
   const { drivePeerSource } = await import('../../lib/notify/peers');
   const auth = loadAuth(c.drive_token_path, { scopes: SERVICE_SCOPES.approve, log: logger });
-  return drivePeerSource(createDriveApi(auth.client), me);
+  return drivePeerSource(createDriveApi(auth.client, { onCall }), me);
 }

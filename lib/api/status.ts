@@ -58,8 +58,10 @@ export async function status(opts: ApiOptions = {}): Promise<StatusReport> {
   const { readDaemon } = require('../pm2/daemon-reader') as typeof import('../pm2/daemon-reader');
   const daemonP = readDaemon({ home: ctx.pm2Home });
   const { view } = loadConfigView(opts);
-  const { buildStatus } = require('../status') as typeof import('../status');
-  return buildStatus({ home: ctx.home.dir, colab: ctx.home.source === 'colab', config: view, daemon: await daemonP, now: Date.now() });
+  const { buildStatus, parseNotifyHealth } = require('../status') as typeof import('../status');
+  const { readFileIfExists } = require('../fs/atomic') as typeof import('../fs/atomic');
+  const notify = parseNotifyHealth(readFileIfExists(path.join(ctx.home.dir, 'notify', 'status.json')));
+  return buildStatus({ home: ctx.home.dir, colab: ctx.home.source === 'colab', config: view, daemon: await daemonP, now: Date.now(), notify });
 }
 
 export interface SetupStatus {

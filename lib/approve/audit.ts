@@ -36,6 +36,12 @@ export interface DecisionRecord {
  * `readDecisions` skips.
  */
 export class AuditLog {
+  private readonly listeners: Array<(r: DecisionRecord) => void> = [];
+  /** Be told of every record appended (metrics). */
+  onAppend(fn: (r: DecisionRecord) => void): void {
+    this.listeners.push(fn);
+  }
+
   private fd: number | undefined;
   constructor(readonly file: string) {}
 
@@ -46,6 +52,13 @@ export class AuditLog {
       this.fd = fs.openSync(this.file, 'a', 0o600);
     }
     fs.writeSync(this.fd, JSON.stringify(full) + '\n');
+    for (const fn of this.listeners) {
+      try {
+        fn(full);
+      } catch {
+        // a listener (metrics) never breaks the audit trail
+      }
+    }
     return full;
   }
 

@@ -74,6 +74,8 @@ export interface DriveApiOptions {
   uploadChunkSize?: number;
   /** Download chunk size for ranged downloads (default 10 MiB, as the reference). */
   downloadChunkSize?: number;
+  /** Called once per HTTP attempt (retries included) with the route, e.g. `drive.files.list` (metrics). */
+  onCall?: (route: string) => void;
 }
 
 export interface UploadInput {
@@ -276,7 +278,13 @@ export function createDriveApi(auth: OAuth2Client, opts: DriveApiOptions = {}): 
   const call = (timeoutMs: number, extra: Record<string, unknown> = {}) => ({ ...rootOpts, ...gaxiosNoRetry(), timeout: timeoutMs, ...extra });
 
   const run = <T>(route: string, idempotent: boolean, fn: (timeoutMs: number, attempt: number) => Promise<T>): Promise<T> =>
-    withRetry(({ timeoutMs, attempt }) => fn(timeoutMs, attempt), { ...retryPolicy, route, idempotent });
+    withRetry(
+      ({ timeoutMs, attempt }) => {
+        opts.onCall?.(route);
+        return fn(timeoutMs, attempt);
+      },
+      { ...retryPolicy, route, idempotent },
+    );
 
   // --- files.list with paging -----------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ export type MetricValue = number | string | null;
 export class MetricRegistry {
   private readonly values = new Map<string, MetricValue>();
   private readonly defs = new Map<string, MetricDef>();
+  private readonly readers = new Map<string, () => MetricValue>();
 
   constructor(defs: readonly MetricDef[]) {
     for (const d of defs) {
@@ -50,15 +51,29 @@ export class MetricRegistry {
     this.values.set(name, v);
   }
 
+  /** Make a gauge read its value from `read` whenever it is published. */
+  bind(name: string, read: () => MetricValue): void {
+    this.def(name, 'gauge');
+    this.readers.set(name, read);
+  }
+
   get(name: string): MetricValue {
     this.def(name);
+    const read = this.readers.get(name);
+    if (read) {
+      try {
+        return read();
+      } catch {
+        return null;
+      }
+    }
     return this.values.get(name) ?? null;
   }
 
   /** Every metric by name, in definition order. */
   snapshot(): Record<string, MetricValue> {
     const out: Record<string, MetricValue> = {};
-    for (const name of this.defs.keys()) out[name] = this.values.get(name) ?? null;
+    for (const name of this.defs.keys()) out[name] = this.get(name);
     return out;
   }
 }

@@ -13,6 +13,19 @@ export interface ServiceRuntime {
   exitCode: number | null;
   /** Why the service is errored, when we can tell. */
   detail: string | null;
+  /** The service's own metrics as PM2 last received them (`pm2 show`'s "Code metrics"); null before any. */
+  metrics?: Record<string, number | string | null> | null;
+}
+
+/** PM2's `axm_monitor` ({name: {value, unit}}) as plain values (pure). */
+export function metricsOf(axm: Record<string, { value?: unknown }> | undefined): Record<string, number | string | null> | null {
+  if (!axm || typeof axm !== 'object') return null;
+  const out: Record<string, number | string | null> = {};
+  for (const [k, v] of Object.entries(axm)) {
+    const x = v && typeof v === 'object' ? v.value : undefined;
+    out[k] = typeof x === 'number' || typeof x === 'string' ? x : null;
+  }
+  return Object.keys(out).length ? out : null;
 }
 
 export const EXIT_CODE_MEANING: Record<number, string> = {
@@ -26,7 +39,7 @@ export const EXIT_CODE_MEANING: Record<number, string> = {
  */
 export function deriveRuntime(p: Pm2Process | undefined, now: number): ServiceRuntime {
   if (!p) {
-    return { state: 'not started', pid: null, uptimeMs: null, restarts: 0, memoryBytes: null, cpuPercent: null, exitCode: null, detail: null };
+    return { state: 'not started', pid: null, uptimeMs: null, restarts: 0, memoryBytes: null, cpuPercent: null, exitCode: null, detail: null, metrics: null };
   }
   const env = p.pm2_env;
   const status = env.status ?? 'unknown';
@@ -72,6 +85,7 @@ export function deriveRuntime(p: Pm2Process | undefined, now: number): ServiceRu
     cpuPercent: running ? (p.monit?.cpu ?? null) : null,
     exitCode,
     detail,
+    metrics: metricsOf(env.axm_monitor),
   };
 }
 

@@ -7,6 +7,7 @@ import { RESTART_POLICY } from '../pm2/apps';
 import { backoffMs, creationWindowExpired, pm2ChildEnv } from './fatal';
 import { runLoop } from './loop';
 import type { LoadedConfig } from '../config/load';
+import type { MetricRegistry } from '../metrics/registry';
 
 /** What a service is, once built from its configuration. */
 export interface RunningService {
@@ -19,6 +20,8 @@ export interface RunningService {
   /** One pass. */
   cycle(): Promise<void>;
   close?(): Promise<void>;
+  /** The service's own metrics, published to PM2 (`pm2 show`, `pm2 monit`, `syft-bg status --json`). */
+  metrics?: MetricRegistry;
 }
 
 export interface ServiceContext {
@@ -43,6 +46,9 @@ export interface RunOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A gauge the runtime keeps up to date for services that define it: the duration of the last pass, in ms. */
+export const LAST_CYCLE_METRIC = 'last cycle';
 
 /**
  * The one code path of a service, used both by PM2 (apps/<svc>/main.js) and by `syft-bg run-foreground`.
@@ -142,13 +148,25 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
       return EXIT.failure;
     }
   } else {
+    const metrics = svc.metrics;
+    let unpublish = () => {};
+    if (metrics) {
+      try {
+        unpublish = (require('../metrics/pm2') as typeof import('../metrics/pm2')).publishToPm2(metrics, env);
+      } catch (e) {
+        logger.warn({ err: e }, `metrics not published to PM2: ${(e as Error).message}`);
+      }
+    }
+    const hasCycleGauge = metrics?.list().some((d) => d.name === LAST_CYCLE_METRIC) ?? false;
     await runLoop({
       cycle: () => svc.cycle(),
       intervalMs: svc.intervalMs,
       watch: () => svc.watch(),
       signal: abort.signal,
       onError,
+      ...(hasCycleGauge ? { onCycle: (ms: number) => metrics!.set(LAST_CYCLE_METRIC, ms) } : {}),
     });
+    unpublish();
   }
   await svc.close?.();
   logger.info(`${def.name} stopped`);
