@@ -16,7 +16,7 @@ describe('deriveRuntime', () => {
   });
   it('online: pid, uptime from pm_uptime (an epoch, not a duration), memory, cpu', () => {
     expect(deriveRuntime(proc({ status: 'online', pm_uptime: now - 65_000, restart_time: 2 }, 42), now)).toEqual({
-      state: 'online', pid: 42, uptimeMs: 65_000, restarts: 2, memoryBytes: 50 * 1024 * 1024, cpuPercent: 1, exitCode: null, detail: null,
+      state: 'online', pid: 42, uptimeMs: 65_000, restarts: 2, memoryBytes: 50 * 1024 * 1024, cpuPercent: 1, exitCode: null, detail: null, metrics: null,
     });
   });
   it('online without a pid yet is starting', () => {
