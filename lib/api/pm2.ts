@@ -11,9 +11,9 @@ function norm(err: unknown): Error {
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Connect to the PM2 daemon of `home` (spawning it if needed), run `fn`, disconnect. Unlike `withPm2`, which
- * is bound to the PM2_HOME of the process when pm2 is first required, this works for any PM2 home: a fresh
- * `pm2.custom({ pm2_home })` per call. pm2 keeps its paths in one module-wide object that each instance
+ * Connect to the PM2 daemon of `home` (spawning it if needed), run `fn`, disconnect. pm2's default instance is
+ * bound to the PM2_HOME of the process when pm2 is first required; this works for any PM2 home: a fresh
+ * `pm2.custom({ pm2_home })` per call (one connection per invocation, pm2 #5302). pm2 keeps its paths in one module-wide object that each instance
  * overwrites, so calls are serialised.
  */
 export function withPm2Home<T>(home: string, fn: (api: Pm2Api) => Promise<T>): Promise<T> {
