@@ -7,6 +7,7 @@
  * none was sent within the interval ({@link heartbeatDue}), so a PM2 restart loop does not flood the inbox.
  */
 import type { EmailMessage } from '../mail/message';
+import { escapeHtml, htmlPage } from './html-frame';
 
 export const HEARTBEAT_SUBJECT = 'heartbeat: syft-bg still running, token is active';
 
@@ -124,9 +125,7 @@ export function heartbeatDue(lastSentIso: string | undefined, now: Date, interva
   return elapsed >= intervalSeconds * 1000;
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
+export { escapeHtml } from './html-frame';
 
 /** The reference's `heartbeat.html` on `base.html` (§7.8), self-contained with inline styles for mail clients. */
 function heartbeatHtml(rows: [string, string, boolean?][], confirms: string): string {
@@ -135,35 +134,11 @@ function heartbeatHtml(rows: [string, string, boolean?][], confirms: string): st
     (badge
       ? `<td style="padding:6px 12px"><span style="background:#dcfce7;color:#166534;border-radius:9999px;padding:2px 10px;font-size:12px;font-weight:600">${escapeHtml(value)}</span></td></tr>`
       : `<td style="padding:6px 12px;color:#111827">${escapeHtml(value)}</td></tr>`);
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<title>syft-bg heartbeat</title>',
-    '</head>',
-    '<body style="margin:0;padding:0;background:#f3f4f6;font-family:-apple-system,BlinkMacSystemFont,\'Segoe UI\',Roboto,Helvetica,Arial,sans-serif">',
-    '<div style="max-width:600px;margin:0 auto;padding:24px">',
-    '<div style="padding:16px 0"><a href="https://openmined.org" style="font-size:20px;font-weight:700;color:#111827;text-decoration:none">SyftBox</a>',
-    '<div style="color:#6b7280;font-size:13px">Secure Data Collaboration</div></div>',
-    '<div style="background:#ffffff;border-radius:8px;padding:24px">',
+  return htmlPage('syft-bg heartbeat', [
     '<h1 style="margin:0 0 16px;font-size:22px;color:#111827">syft-bg is still running</h1>',
     '<table style="border-collapse:collapse;width:100%;background:#f9fafb;border-radius:6px">',
     ...rows.map(row),
     '</table>',
     `<p style="color:#374151;font-size:14px;line-height:1.5">${escapeHtml(confirms)} If these stop arriving, run <code>syft-bg status</code>.</p>`,
-    '</div>',
-    '<div style="color:#6b7280;font-size:12px;text-align:center;padding:16px 0">',
-    '<p style="margin:4px 0">This is an automated notification from SyftBox.</p>',
-    '<p style="margin:4px 0">Questions? Visit <a href="https://docs.openmined.org" style="color:#6b7280">docs.openmined.org</a></p>',
-    '<p style="margin:4px 0"><a href="https://openmined.org" style="color:#6b7280">OpenMined</a> &middot; ' +
-      '<a href="https://github.com/OpenMined/syft-client" style="color:#6b7280">GitHub</a> &middot; ' +
-      '<a href="https://slack.openmined.org" style="color:#6b7280">Community</a></p>',
-    '</div>',
-    '</div>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  ]);
 }
