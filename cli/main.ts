@@ -179,8 +179,12 @@ program
     (await import('./commands/explain')).run(job, o);
   });
 
-// Bare `syft-bg`: the status (the dashboard comes with the TUI).
+// Bare `syft-bg`: the live dashboard on a terminal; the status when piped (scripts, CI).
 program.action(async () => {
+  if (process.stdout.isTTY && process.stdin.isTTY) {
+    await (await import('./tui/dashboard')).run();
+    return;
+  }
   await (await import('./commands/status')).run({ json: false });
 });
 
