@@ -36,7 +36,11 @@ export class VirtualTerminal {
   /** Like a terminal window being resized: the content is kept where it fits, the cursor clamped. */
   resize(cols: number, rows: number): void {
     const g = this.blank(rows, cols);
-    for (let r = 0; r < Math.min(rows, this.rows); r++) for (let c = 0; c < Math.min(cols, this.cols); c++) g[r]![c] = this.grid[r]![c]!;
+    // (this.grid may be a saved screen of another size: leaving the alternate screen after a resize)
+    for (let r = 0; r < Math.min(rows, this.grid.length); r++) {
+      const row = this.grid[r]!;
+      for (let c = 0; c < Math.min(cols, row.length); c++) g[r]![c] = row[c]!;
+    }
     this.grid = g;
     this.cols = cols;
     this.rows = rows;
