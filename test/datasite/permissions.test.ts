@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   addUser,
+  canonicalRuleSet,
   emitRuleSet,
   governingYaml,
   grantAccess,
   grantAccessMany,
   grantOutputsToOwner,
   parseRuleSet,
+  parseRuleSetDocument,
   reviewPermissionFile,
   setupPeerJobFolders,
   shareJobResults,
@@ -262,5 +264,54 @@ describe('grantAccessMany (one parse and one write per file, the result of seque
       expect(r[1]).toMatchObject({ ok: true, changed: true });
       expect(rs(fs.readFileSync(reviewPermissionFile(t.dir, DO, DS), 'utf8')).rules.map((x) => x.pattern)).toContain('j1/outputs/**');
     }
+  });
+});
+
+describe('parseRuleSet fast path (canonical files read line by line, proven by re-emitting)', () => {
+  const users = ['ds@example.org', "o'brien@example.org", 'ünï@example.org', '*', 'USER'];
+  const patterns = ['**', 'j1/outputs/**', "it's/**", 'null', '123', 'true', 'a: b', '#x', ' lead', 'trail ', 'new\nline', 'tab\tx', 'ü/**', '"q"', '- dash', '@at', '*.txt', 'x'.repeat(120)];
+  const sets: RuleSet[] = [
+    { rules: [], terminal: false },
+    { rules: [], terminal: true },
+    ...patterns.map((p, i) => ({ rules: [{ pattern: p, access: { admin: i % 3 === 0 ? [users[i % users.length]!] : [], read: users.slice(0, i % 4), write: i % 2 ? ['w@x.org'] : [] } }], terminal: i % 2 === 0 })),
+    { rules: patterns.map((pattern) => ({ pattern, access: { admin: [], read: users, write: [] } })), terminal: false },
+  ];
+
+  it.each(sets.map((x, i) => [i, x] as const))('set %i: same RuleSet as the document parser, for its canonical text', (_i, set) => {
+    const text = emitRuleSet(set);
+    const viaDoc = parseRuleSetDocument(text);
+    const viaFast = parseRuleSet(text);
+    expect(viaDoc.ok && viaDoc.value).toEqual(set);
+    expect(viaFast.ok && viaFast.value).toEqual(set);
+  });
+
+  it('reads the fixture files and large generated ones without the document parser', () => {
+    for (const t of [INBOX_YAML, REVIEW_YAML]) expect(canonicalRuleSet(t)).toEqual(rs(t));
+    const big: RuleSet = { rules: Array.from({ length: 2000 }, (_, i) => ({ pattern: `job-${i}/outputs/**`, access: { admin: [], read: [DO, DS], write: [] } })), terminal: false };
+    const text = emitRuleSet(big);
+    expect(canonicalRuleSet(text)).toEqual(big);
+    const t0 = performance.now();
+    expect(parseRuleSet(text)).toMatchObject({ ok: true, value: big });
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it.each([
+    ['a comment', 'rules: []\n# hi\nterminal: false\n'],
+    ['flow style', 'rules: [{access: {admin: [], read: [a], write: []}, pattern: x}]\nterminal: false\n'],
+    ['double-quoted', 'rules:\n- access:\n    admin: []\n    read: []\n    write: []\n  pattern: "x"\nterminal: false\n'],
+    ['no final newline', 'rules: []\nterminal: false'],
+    ['no terminal (cut short)', 'rules:\n- access:\n    admin: []\n    read: []\n    write: []\n  pattern: x\n'],
+    ['an extra key', 'rules: []\nterminal: false\nextra: 1\n'],
+    ['a stray quote', "rules:\n- access:\n    admin: []\n    read: []\n    write: []\n  pattern: 'a'b'\nterminal: false\n"],
+  ])('not canonical (%s): the document parser decides', (_what, text) => {
+    expect(canonicalRuleSet(text) === undefined || emitRuleSet(canonicalRuleSet(text)!) !== text).toBe(true);
+    expect(parseRuleSet(text)).toEqual(parseRuleSetDocument(text));
+  });
+
+  it('a plain scalar the YAML resolver would type (null, 123, true) never slips through as a string', () => {
+    const text = 'rules:\n- access:\n    admin: []\n    read:\n    - null\n    write: []\n  pattern: 123\nterminal: false\n';
+    expect(canonicalRuleSet(text)).toBeDefined(); // a candidate…
+    expect(parseRuleSet(text)).toEqual(parseRuleSetDocument(text)); // …refused by the re-emit check
+    expect(parseRuleSet(text).ok).toBe(false);
   });
 });
