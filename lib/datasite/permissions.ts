@@ -137,12 +137,45 @@ export function parseRuleSetDocument(text: string): Parsed<RuleSet> {
   return { ok: true, value: { rules, terminal }, notes: [] };
 }
 
-/** `yaml.safe_dump(ruleset)`: keys sorted, block style, rules in list order. */
-export function emitRuleSet(rs: RuleSet): string {
+function dumpRuleSet(rs: RuleSet): string {
   return pyYamlDump({
     rules: rs.rules.map((r) => ({ access: { admin: [...r.access.admin], read: [...r.access.read], write: [...r.access.write] }, pattern: r.pattern })),
     terminal: rs.terminal,
   });
+}
+
+/**
+ * The text of one rule inside a dump (`- access:` … `  pattern: …`), by rule content. PyYAML emits each item of
+ * the block sequence on its own (same indentation, no anchors between fresh lists), so a dump is the concatenation
+ * of its rules' texts between `rules:` and `terminal:` (the tests check this against whole dumps). A review file
+ * gains four rules per run, so re-emitting only what is new keeps every run's edit cheap.
+ */
+const ruleTextCache = new Map<string, string>();
+const RULE_TEXT_CACHE_MAX = 50_000;
+const DUMP_HEAD = 'rules:\n';
+const DUMP_TAIL = 'terminal: false\n';
+
+function ruleText(r: Rule): string {
+  const key = JSON.stringify([r.pattern, r.access.admin, r.access.read, r.access.write]);
+  const hit = ruleTextCache.get(key);
+  if (hit !== undefined) return hit;
+  const one = dumpRuleSet({ rules: [r], terminal: false });
+  if (!one.startsWith(DUMP_HEAD) || !one.endsWith(DUMP_TAIL)) throw new Error('unexpected PyYAML dump of a rule');
+  const text = one.slice(DUMP_HEAD.length, one.length - DUMP_TAIL.length);
+  if (ruleTextCache.size >= RULE_TEXT_CACHE_MAX) ruleTextCache.clear();
+  ruleTextCache.set(key, text);
+  return text;
+}
+
+/** `yaml.safe_dump(ruleset)`: keys sorted, block style, rules in list order. */
+export function emitRuleSet(rs: RuleSet): string {
+  if (rs.rules.length === 0) return dumpRuleSet(rs);
+  return DUMP_HEAD + rs.rules.map(ruleText).join('') + `terminal: ${rs.terminal ? 'true' : 'false'}\n`;
+}
+
+/** `emitRuleSet` without the per-rule cache: one PyYAML dump of the whole set (for tests). */
+export function emitRuleSetWhole(rs: RuleSet): string {
+  return dumpRuleSet(rs);
 }
 
 /** Find-or-create the rule with exactly this pattern and add the user to the level (pure; input untouched). */

@@ -4,6 +4,7 @@ import {
   addUser,
   canonicalRuleSet,
   emitRuleSet,
+  emitRuleSetWhole,
   governingYaml,
   grantAccess,
   grantAccessMany,
@@ -313,5 +314,29 @@ describe('parseRuleSet fast path (canonical files read line by line, proven by r
     expect(canonicalRuleSet(text)).toBeDefined(); // a candidate…
     expect(parseRuleSet(text)).toEqual(parseRuleSetDocument(text)); // …refused by the re-emit check
     expect(parseRuleSet(text).ok).toBe(false);
+  });
+});
+
+describe('emitRuleSet by rule (cached per rule) equals one PyYAML dump of the whole set', () => {
+  const odd = ['**', "it's", 'null', '123', 'true', 'a: b', '#x', ' lead', 'trail ', 'new\nline', 'tab\tx', 'ü/**', '"q"', '- dash', '@at', '*.txt', 'x'.repeat(120), 'y '.repeat(60), '', '~', 'yes', '0x1F', '1e5', '2026-11-25'];
+  const users = ['ds@example.org', "o'brien@example.org", 'ünï@example.org', '*', 'USER', 'null', ''];
+  it.each([1, 2, 3, 7, 50])('random sets of %i rules, both terminal values', (n) => {
+    let seed = n * 7919;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    for (let k = 0; k < 20; k++) {
+      const rules = Array.from({ length: n }, () => ({
+        pattern: pick(odd),
+        access: { admin: rnd() < 0.2 ? [pick(users)] : [], read: Array.from({ length: Math.floor(rnd() * 3) }, () => pick(users)), write: rnd() < 0.3 ? [pick(users), pick(users)] : [] },
+      }));
+      for (const terminal of [false, true]) {
+        const set = { rules, terminal };
+        expect(emitRuleSet(set)).toBe(emitRuleSetWhole(set));
+        expect(emitRuleSet(set)).toBe(emitRuleSetWhole(set)); // cached the second time
+      }
+    }
+  });
+  it('the fixture files', () => {
+    for (const t of [INBOX_YAML, REVIEW_YAML]) expect(emitRuleSet(rs(t))).toBe(t);
   });
 });
