@@ -617,7 +617,8 @@ async function capCheck(o, log) {
       max_bytes: d.MAX_PERMISSION_FILE_BYTES,
       fails_with: Buffer.byteLength(failText) > d.MAX_PERMISSION_FILE_BYTES ? `over ${d.MAX_PERMISSION_FILE_BYTES} bytes` : failParse.ok ? null : failParse.problem.message,
     };
-    log(`  review/<ds>/syft.pub.yaml stays editable up to ${lo}-${hi - 1} runs from one peer (${Buffer.byteLength(rulesYaml(DO, DS, names(lo)))} B); at ${hi}: ${limit.fails_with}`);
+    if (lo === hi) log(`  review/<ds>/syft.pub.yaml stays editable with ${lo} runs from one peer (${Buffer.byteLength(rulesYaml(DO, DS, names(lo)))} B), the largest probed`);
+    else log(`  review/<ds>/syft.pub.yaml stays editable up to ${lo}-${hi - 1} runs from one peer (${Buffer.byteLength(rulesYaml(DO, DS, names(lo)))} B); at ${hi}: ${limit.fails_with}`);
     const res = { limit, earlier_runs: gen.counts.done + gen.counts.failed, review_syft_pub_yaml_bytes: gen.review_syft_pub_yaml_bytes_first_peer, status_after: m.status, approved_ms: r1(m.approved_ms), not_run: why ? why.msg.split(sb.dir).join('<sandbox>') : null };
     log(`  ${res.earlier_runs} earlier runs, syft.pub.yaml ${res.review_syft_pub_yaml_bytes} B: new job ${res.status_after}${res.not_run ? `: ${res.not_run}` : ''}`);
     return res;
