@@ -38,7 +38,8 @@ export const notifyService: ServiceDefinition = {
 
     const { MetricRegistry } = await import('../../lib/metrics/registry');
     const metrics = new MetricRegistry(NOTIFY_METRICS);
-    const peers = t.syftbox === 'drive' ? await makeDrivePeers(c, id.email, logger, () => metrics.inc('drive calls')) : NO_PEERS;
+    // Peers are polled at most once per notify.interval, and an idle poll is one changes.list (lib/notify/peers.ts).
+    const peers = t.syftbox === 'drive' ? await makeDrivePeers(c, id.email, logger, n.interval * 1000, () => metrics.inc('drive calls')) : NO_PEERS;
     const rate = rateFromConfig(loaded.raw, t.email === 'gmail' ? GMAIL_RATE : MAILDIR_RATE);
     const journal = Journal.open(path.join(dir, 'journal.jsonl'));
     const notifier = new Notifier({
@@ -162,11 +163,11 @@ async function makeTransport(c: SyftBgConfig, logger: Logger): Promise<MailTrans
 }
 
 /** Peers over Drive (transports.syftbox: drive). */
-async function makeDrivePeers(c: SyftBgConfig, me: string, logger: Logger, onCall: () => void) {
+async function makeDrivePeers(c: SyftBgConfig, me: string, logger: Logger, minIntervalMs: number, onCall: () => void) {
   const { loadAuth } = await import('../../lib/google/auth');
   const { SERVICE_SCOPES } = await import('../../lib/google/scopes');
   const { createDriveApi } = await import('../../lib/google/drive');
   const { drivePeerSource } = await import('../../lib/notify/peers');
   const auth = loadAuth(c.drive_token_path, { scopes: SERVICE_SCOPES.approve, log: logger });
-  return drivePeerSource(createDriveApi(auth.client, { onCall }), me);
+  return drivePeerSource(createDriveApi(auth.client, { onCall }), me, { minIntervalMs });
 }

@@ -90,6 +90,16 @@ function build(z: typeof Z) {
     monitor_peers: flag(true),
     heartbeat_enabled: flag(true),
     heartbeat_interval: posInt(86400),
+    // Node syft-bg only (absent from Python-written files; absent or null = the transport's default, see
+    // lib/notify/pacing.ts): the steady send rate, how many mails may go back to back, and how long a mail whose
+    // send may or may not have happened waits before its Message-ID is looked up in the mailbox.
+    send_rate_per_second: z
+      .number({ error: 'expected a number of mails per second greater than 0 (e.g. 2 or 0.5)' })
+      .positive({ error: 'expected a number of mails per second greater than 0 (e.g. 2 or 0.5)' })
+      .nullable()
+      .optional(),
+    send_burst: z.int({ error: 'expected a whole number of mails, at least 1' }).positive({ error: 'expected a whole number of mails, at least 1' }).nullable().optional(),
+    lookup_grace_seconds: z.number({ error: 'expected a number of seconds, 0 or more' }).nonnegative({ error: 'expected a number of seconds, 0 or more' }).nullable().optional(),
   });
   const approve = z.looseObject({
     do_email: email(),

@@ -63,6 +63,8 @@ export interface NotifierOptions {
   now?: () => number;
   /** A mail whose last record is a fresh `intent` waits this long before its Message-ID is searched (index lag). */
   uncertainGraceMs?: number;
+  /** How long a scan waits for a peer poll before going on without it (default 2 s). */
+  peerWaitMs?: number;
   /** A job whose config.yaml lists files not (yet) in code/ is mailed anyway after this long. */
   arrivalCapMs?: number;
   retryBaseMs?: number;
@@ -105,13 +107,22 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done);
   });
 
+/** Wait for `p` (which never rejects) or `ms`, whichever comes first. */
+async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
+
 export class Notifier {
-  private readonly o: Required<Pick<NotifierOptions, 'uncertainGraceMs' | 'arrivalCapMs' | 'retryBaseMs' | 'retryCapMs'>> & NotifierOptions;
+  private readonly o: Required<Pick<NotifierOptions, 'uncertainGraceMs' | 'arrivalCapMs' | 'retryBaseMs' | 'retryCapMs' | 'peerWaitMs'>> & NotifierOptions;
   private readonly now: () => number;
   private readonly bucket: TokenBucket;
   private queue: QueueItem[] = [];
   private peersNow: PeerEntry[] | undefined;
   private lastPeerList = -Infinity;
+  /** The peer poll in flight, if any. */
+  private peerPoll: Promise<void> | undefined;
   private readonly firstSeen = new Map<string, number>();
   private watchJobs: Job[] = [];
   private pumping: Promise<void> | undefined;
@@ -125,7 +136,7 @@ export class Notifier {
   private statusDirty = true;
 
   constructor(opts: NotifierOptions) {
-    this.o = { uncertainGraceMs: 10_000, arrivalCapMs: 60_000, retryBaseMs: 30_000, retryCapMs: 3_600_000, ...opts };
+    this.o = { uncertainGraceMs: 10_000, arrivalCapMs: 60_000, retryBaseMs: 30_000, retryCapMs: 3_600_000, peerWaitMs: 2000, ...opts };
     this.now = opts.now ?? Date.now;
     this.bucket = new TokenBucket(opts.rate, this.now());
   }
@@ -150,7 +161,9 @@ export class Notifier {
     for (const s of jobs) for (const ev of jobEvents(s)) seed.push({ k: eventKey(ev), s: 'seen' });
     let peers: string[] | undefined;
     const current = await this.listPeers();
+    this.lastPeerList = this.now(); // this listing counts: the first scan does not list again
     if (current) {
+      this.peersNow = current;
       for (const ev of peerSeedEvents(this.o.doEmail, current)) seed.push({ k: eventKey(ev), s: 'seen' });
       peers = current.map((p) => p.email);
     }
@@ -161,25 +174,23 @@ export class Notifier {
     return { mode: 'seeded', records: seed.length };
   }
 
-  /** Detect: rebuild the queue from the datasite (and the peers when due). */
+  /**
+   * Detect: rebuild the queue from the datasite (and the peers when due). A peer poll (Drive) is waited for at most
+   * `peerWaitMs`: a slow or retrying Drive never holds up the job mails; its result is used by a later scan.
+   */
   async scan(): Promise<void> {
     const now = this.now();
     const peerSource = this.o.peers;
-    if (peerSource && now - this.lastPeerList >= peerSource.minIntervalMs) {
+    if (peerSource && this.peerPoll === undefined && now - this.lastPeerList >= peerSource.minIntervalMs) {
       this.lastPeerList = now;
-      const current = await this.listPeers();
-      if (current) {
-        const j = this.o.journal;
-        if (j.peers === undefined) {
-          // First snapshot ever (e.g. Drive was unreachable at the first start): seed, mail nothing.
-          j.appendMany(peerSeedEvents(this.o.doEmail, current).filter((e) => !isDone(this.view(eventKey(e)))).map((e) => ({ k: eventKey(e), s: 'seen' as const })));
-          j.setPeers(current.map((p) => p.email));
-          this.pyDirty = true;
-        }
-        this.peersNow = current;
-        this.updatePeerSnapshot();
-      }
+      const poll: Promise<void> = this.pollPeers()
+        .catch((e) => this.o.logger.error({ err: e }, `peer poll failed: ${(e as Error).message}`))
+        .finally(() => {
+          if (this.peerPoll === poll) this.peerPoll = undefined;
+        });
+      this.peerPoll = poll;
     }
+    if (this.peerPoll) await waitAtMost(this.peerPoll, this.o.peerWaitMs);
     const snaps = this.snapshots(false);
     const items: QueueItem[] = [];
     for (const s of snaps) {
@@ -220,9 +231,13 @@ export class Notifier {
     await this.kick(signal);
   }
 
-  /** Wait for a running pump to finish. */
+  /**
+   * Wait for a running pump to finish, and for a peer poll in flight at most `peerWaitMs` (service stop: a Drive call
+   * being retried must not outlast PM2's kill timeout; nothing is lost, the next start lists the peers again).
+   */
   async idle(): Promise<void> {
     await this.pumping;
+    if (this.peerPoll) await waitAtMost(this.peerPoll, this.o.peerWaitMs);
   }
 
   /** Send until nothing is due now (waiting for the rate limiter in between). */
@@ -317,6 +332,20 @@ export class Notifier {
       j.setPeers(next);
       this.pyDirty = true;
     }
+  }
+
+  private async pollPeers(): Promise<void> {
+    const current = await this.listPeers();
+    if (!current) return;
+    const j = this.o.journal;
+    if (j.peers === undefined) {
+      // First snapshot ever (e.g. Drive was unreachable at the first start): seed, mail nothing.
+      j.appendMany(peerSeedEvents(this.o.doEmail, current).filter((e) => !isDone(this.view(eventKey(e)))).map((e) => ({ k: eventKey(e), s: 'seen' as const })));
+      j.setPeers(current.map((p) => p.email));
+      this.pyDirty = true;
+    }
+    this.peersNow = current;
+    this.updatePeerSnapshot();
   }
 
   private view(key: string): (EventView & { mid?: string }) | undefined {

@@ -66,7 +66,10 @@ export function retryDelayMs(attempts: number, baseMs = 30_000, capMs = 3_600_00
   return Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
 }
 
-/** Parse rate settings from config (unknown keys `notify.send_rate_per_second`, `notify.send_burst`). */
+/**
+ * The send pace from config.yaml's `notify.send_rate_per_second` and `notify.send_burst` (validated by the config
+ * schema; absent or null = `fallback`). Read from the parsed file as it is, tolerant of anything else.
+ */
 export function rateFromConfig(raw: unknown, fallback: RateLimit): RateLimit {
   const n = (raw && typeof raw === 'object' ? (raw as Record<string, unknown>).notify : undefined) as Record<string, unknown> | undefined;
   const rate = typeof n?.send_rate_per_second === 'number' && n.send_rate_per_second > 0 ? n.send_rate_per_second : fallback.ratePerSecond;
@@ -74,7 +77,7 @@ export function rateFromConfig(raw: unknown, fallback: RateLimit): RateLimit {
   return { ratePerSecond: rate, burst };
 }
 
-/** `notify.lookup_grace_seconds` (unknown key): how long a fresh `intent` waits before its Message-ID is searched. */
+/** `notify.lookup_grace_seconds` (validated by the config schema): how long a fresh `intent` waits before its Message-ID is searched. */
 export function lookupGraceFromConfig(raw: unknown, fallbackMs: number): number {
   const n = (raw && typeof raw === 'object' ? (raw as Record<string, unknown>).notify : undefined) as Record<string, unknown> | undefined;
   const v = n?.lookup_grace_seconds;
