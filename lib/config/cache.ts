@@ -9,8 +9,28 @@ import type { LoadedConfig } from './types';
  * made from. No yaml, no zod here.
  */
 
-/** Bump when LoadedConfig's shape or the resolution rules change. */
-export const CACHE_FORMAT = 1;
+/** Bump when LoadedConfig's shape or the resolution rules change (the code identity below also guards this). */
+export const CACHE_FORMAT = 2;
+
+/**
+ * The identity of the code that validated and resolved the cached config (the compiled schema and resolver next to
+ * this file): a new version of syft-bg, or any rebuild, never reads a result an older validator made.
+ */
+function codeIdentity(): string {
+  const parts: string[] = [];
+  for (const f of ['schema', 'resolve', 'load']) {
+    for (const ext of ['.js', '.ts']) {
+      try {
+        const st = fs.statSync(path.join(__dirname, f + ext));
+        parts.push(`${f}${ext}:${st.size}:${st.mtimeMs}`);
+        break;
+      } catch {
+        // the other extension (compiled or run from source)
+      }
+    }
+  }
+  return parts.join('|');
+}
 
 export interface CacheKey {
   file: string;
@@ -27,6 +47,8 @@ export interface CacheKey {
 
 interface CacheFile {
   format: number;
+  /** codeIdentity() of the writer. */
+  code?: string;
   key: CacheKey;
   loaded: LoadedConfig;
 }
@@ -71,7 +93,7 @@ export function readCache(key: CacheKey): LoadedConfig | undefined {
   } catch {
     return undefined;
   }
-  if (!c || c.format !== CACHE_FORMAT || !c.key || !c.loaded || !c.loaded.config || !sameKey(c.key, key)) return undefined;
+  if (!c || c.format !== CACHE_FORMAT || c.code !== codeIdentity() || !c.key || !c.loaded || !c.loaded.config || !sameKey(c.key, key)) return undefined;
   if (key.exists) {
     let text: string;
     try {
@@ -88,7 +110,7 @@ export function readCache(key: CacheKey): LoadedConfig | undefined {
 export function writeCache(key: CacheKey, loaded: LoadedConfig): void {
   try {
     if (!fs.statSync(key.homeDir).isDirectory()) return;
-    const body: CacheFile = { format: CACHE_FORMAT, key, loaded };
+    const body: CacheFile = { format: CACHE_FORMAT, code: codeIdentity(), key, loaded };
     writeFileAtomic(cachePath(key.homeDir), JSON.stringify(body), { mode: 0o600 });
   } catch {
     // read-only or odd filesystem: just no cache

@@ -1,7 +1,4 @@
 import * as fs from 'node:fs';
-/** What a Google token implies for the SyftBox transport in this build (local until the Drive sync exists). */
-// A Google token makes the SyftBox transport Drive: this build syncs the datasite with Drive itself.
-const WITH_TOKEN = 'drive';
 import * as path from 'node:path';
 import { loadConfigCached } from '../../lib/config/cached';
 import { ConfigError } from '../../lib/config/errors';
@@ -14,6 +11,8 @@ beforeEach(() => (t = tempHome()));
 afterEach(() => t.cleanup());
 
 const cacheFile = () => path.join(t.home.dir, '.cache', 'config.json');
+/** A Google token makes the SyftBox transport Drive: this build syncs the datasite with Drive itself. */
+const WITH_TOKEN = 'drive';
 
 /** loadConfigCached in a fresh module registry where requiring yaml or zod throws. */
 function cachedWithoutYamlAndZod(home: ConfigHome): LoadedConfig {
@@ -42,6 +41,15 @@ describe('loadConfigCached', () => {
     const full = loadConfig(t.home);
     expect(fs.existsSync(cacheFile())).toBe(true);
     expect(cachedWithoutYamlAndZod(t.home)).toEqual(full);
+  });
+
+  it('a cache written by another version of the validator is not used', () => {
+    write(t.home.config, fixture('python-after-auto-approve.yaml', t.userHome));
+    loadConfig(t.home);
+    const c = JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as { code: string };
+    expect(c.code).toMatch(/schema\.(js|ts):\d+/);
+    fs.writeFileSync(cacheFile(), JSON.stringify({ ...c, code: 'schema.js:1:1' }));
+    expect(() => cachedWithoutYamlAndZod(t.home)).toThrow(/was loaded/);
   });
 
   it('the mock really fails when the cache cannot be used (the check above can fail)', () => {
