@@ -6,9 +6,13 @@
 //   1. time from a DS submitting a matching job to that DS seeing `done` (its own incremental sync-down polling
 //      every 100 ms), with 1, 10 and 100 approved peers (sync.interval 1 s);
 //   2. Drive calls per minute while idle with 10 approved peers and the default sync.interval (10 s), counted by
-//      the emulator over IDLE_SECONDS (default 60).
+//      the emulator over IDLE_SECONDS (default 60);
+//   3. the idle budget with every safety check firing: 10 approved peers, sync.interval 1 s and the safety periods
+//      scaled down through config.yaml (peer requests every 20 s, inbox rescan every 60 s, compatibility re-check
+//      every 90 s), over LONG_IDLE_SECONDS (default 300): calls per poll interval (must be <= 1.00), Drive calls per
+//      cycle (cycles told apart by the gaps between calls), and how many listing calls each kind of check made.
 //
-// Usage: npm run build && node bench/sync.js [IDLE_SECONDS=60] [RUNS=3]
+// Usage: npm run build && node bench/sync.js [IDLE_SECONDS=60] [RUNS=3] [LONG_IDLE_SECONDS=300]
 // Writes bench/results/sync-<time>.json.
 'use strict';
 const fs = require('node:fs');
@@ -17,6 +21,8 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const IDLE_SECONDS = Number(process.argv[2] || 60);
 const RUNS = Number(process.argv[3] || 3);
+const LONG_IDLE_SECONDS = Number(process.argv[4] || 300);
+const SCALED = { interval: 1, peer_check_interval: 20, inbox_rescan_interval: 60, compat_check_interval: 90 };
 
 // TypeScript test helpers (emulator, DS client, sandbox) through swc, as jest runs them.
 const swc = require('@swc/core');
@@ -79,6 +85,31 @@ async function main() {
     return apis.get(email);
   };
   const driveCalls = () => Object.fromEntries([...emu.world.counters].filter(([r]) => r.startsWith('drive.')));
+  // Every Drive call with its time and, for files.list, what it looked for (to tell the safety checks apart).
+  const callLog = [];
+  const origCount = emu.world.count.bind(emu.world);
+  emu.world.count = (route) => {
+    if (route.startsWith('drive.')) callLog.push({ t: Date.now(), route, kind: route });
+    origCount(route);
+  };
+  const listRoute = emu.router.routes.find((r) => r.key === 'drive.files.list');
+  const listHandler = listRoute.handler;
+  listRoute.handler = (c) => {
+    const q = c.url.searchParams.get('q') || '';
+    const last = callLog[callLog.length - 1];
+    if (last && last.route === 'drive.files.list') {
+      last.kind = /not 'me' in owners/.test(q) && q.includes('syft_datasite#')
+        ? 'peer requests'
+        : q.includes("name = 'SYFT_peers.json'") || q.includes("name='SYFT_peers.json'")
+          ? 'peers file'
+          : q.includes('SYFT_version.json')
+            ? 'version file'
+            : / in parents/.test(q)
+              ? 'folder listing'
+              : 'other list';
+    }
+    return listHandler(c);
+  };
   const total = (c) => Object.values(c).reduce((a, b) => a + b, 0);
   const setInterval_ = (s) => fs.writeFileSync(cfgFile, fs.readFileSync(cfgFile, 'utf8').replace(/\nsync:\n {2}interval: \d+\n/, `\nsync:\n  interval: ${s}\n`));
   const restart = () => {
@@ -158,6 +189,54 @@ async function main() {
     results.idle = { peers: peers.length, interval_s: 10, seconds: secs, calls: c, total: total(c), per_minute: perMin, per_interval: (perMin * 10) / 60 };
     console.log(`idle with ${peers.length} approved peers, sync.interval 10 s: ${total(c)} Drive call(s) in ${secs.toFixed(1)} s = ${perMin.toFixed(2)}/min = ${((perMin * 10) / 60).toFixed(2)} per poll interval ${JSON.stringify(c)}`);
 
+    // Idle with every safety check firing (scaled-down periods), 10 approved peers.
+    const withSafety = (on) => {
+      let t = fs.readFileSync(cfgFile, 'utf8').replace(/\n {2}(peer_check_interval|inbox_rescan_interval|compat_check_interval): \d+/g, '');
+      t = t.replace(/\nsync:\n {2}interval: \d+\n/, `\nsync:\n  interval: ${on ? SCALED.interval : 1}\n` + (on ? `  peer_check_interval: ${SCALED.peer_check_interval}\n  inbox_rescan_interval: ${SCALED.inbox_rescan_interval}\n  compat_check_interval: ${SCALED.compat_check_interval}\n` : ''));
+      fs.writeFileSync(cfgFile, t);
+    };
+    withSafety(true);
+    restart();
+    await sleep(15_000); // start-up work and our own writes in the feed
+    // Start the window just after a cycle's call, so that it holds whole intervals only (phase-free count).
+    callLog.length = 0;
+    await waitFor('a Drive cycle', async () => callLog.length > 0, 10_000, 5);
+    await sleep(20);
+    const l0 = Date.now();
+    await sleep(LONG_IDLE_SECONDS * 1000);
+    const lsecs = (Date.now() - l0) / 1000;
+    const calls = callLog.filter((c) => c.t >= l0);
+    // Cycles are SCALED.interval apart; the calls of one cycle come within a few ms of each other.
+    const cycles = [];
+    for (const c of calls) {
+      const cur = cycles[cycles.length - 1];
+      if (cur && c.t - cur.last < (SCALED.interval * 1000) / 2) {
+        cur.n++;
+        cur.last = c.t;
+      } else cycles.push({ first: c.t, last: c.t, n: 1 });
+    }
+    const kinds = {};
+    for (const c of calls) kinds[c.kind] = (kinds[c.kind] || 0) + 1;
+    const perInterval = calls.length / (lsecs / SCALED.interval);
+    const perCycleMax = Math.max(...cycles.map((c) => c.n));
+    results.idle_with_safety_checks = {
+      peers: peers.length,
+      interval_s: SCALED.interval,
+      periods_s: { peer_requests: SCALED.peer_check_interval, inbox_rescan: SCALED.inbox_rescan_interval, peer_compat: SCALED.compat_check_interval },
+      seconds: lsecs,
+      calls: calls.length,
+      per_interval: perInterval,
+      cycles: cycles.length,
+      calls_per_cycle_max: perCycleMax,
+      calls_by_kind: kinds,
+    };
+    console.log(
+      `idle with ${peers.length} approved peers and every safety check scaled down (interval ${SCALED.interval} s; peer requests ${SCALED.peer_check_interval} s, inbox rescan ${SCALED.inbox_rescan_interval} s, compatibility ${SCALED.compat_check_interval} s): ` +
+        `${calls.length} Drive call(s) in ${lsecs.toFixed(1)} s = ${perInterval.toFixed(3)} per poll interval; ${cycles.length} cycles, at most ${perCycleMax} call(s) per cycle; by kind ${JSON.stringify(kinds)}`,
+    );
+    if (perInterval > 1.0 || perCycleMax > 1) console.log('  BUDGET EXCEEDED');
+
+    withSafety(false);
     setInterval_(1);
     restart();
     console.log(`peer approval of 90 more DSs: ${await addPeers(90)} ms`);

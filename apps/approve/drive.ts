@@ -8,7 +8,10 @@
  * - `approve.skip_peer_on_patch_version_diff`, `approve.force_ignore_peer_version` (and their `sync.*` twins, which
  *   the Python sync service used): which approved peers are synced (§2.7);
  * - `sync.request_timeout` (s, default 60; Node syft-bg only): time one Drive request may take before it is
- *   retried (a download or upload chunk is one request).
+ *   retried (a download or upload chunk is one request);
+ * - `sync.peer_check_interval` (s, default 300), `sync.compat_check_interval` (s, default 1800),
+ *   `sync.inbox_rescan_interval` (s, default 900) (Node syft-bg only): periods of the safety checks that idle
+ *   cycles carry one Drive call at a time (drive-side.ts, lib/sync/safety.ts); benchmarks scale them down.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -54,6 +57,16 @@ export function requestTimeoutMs(raw: Record<string, unknown>): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : 60_000;
 }
 
+/** The safety-check periods in ms (lenient: anything but a positive number of seconds is the default). */
+export function safetyPeriodsMs(raw: Record<string, unknown>): { peerMs: number; compatMs: number; rescanMs: number } {
+  const sync = raw.sync && typeof raw.sync === 'object' ? (raw.sync as Record<string, unknown>) : {};
+  const secs = (key: string, dflt: number) => {
+    const v = sync[key];
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : dflt;
+  };
+  return { peerMs: secs('peer_check_interval', 5 * 60_000), compatMs: secs('compat_check_interval', 30 * 60_000), rescanMs: secs('inbox_rescan_interval', 15 * 60_000) };
+}
+
 /** The §2.7 policy of the synced peers: the approve settings, falling back on the sync ones. */
 export function versionPolicyOf(c: LoadedConfig['config']): VersionPolicy {
   return {
@@ -70,7 +83,7 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
   const { SERVICE_SCOPES } = await import('../../lib/google/scopes');
   const { createDriveApi } = await import('../../lib/google/drive');
   const { PeerPass } = await import('../../lib/peers/peer-pass');
-  const { createOwnerSync } = await import('../../lib/sync');
+  const { createOwnerSync, SafetyRota } = await import('../../lib/sync');
 
   const tokenProblem = (msg: string) =>
     new UserError(`${i.loaded.path}: transports.syftbox is 'drive', but the Drive token ${tokenPath} cannot be used: ${msg}`, EXIT.config);
@@ -106,7 +119,9 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
   const drive: DriveApi = watchAuth(createDriveApi(auth.client, { env, retry: { attemptTimeoutMs: timeout }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) }), (e) => (side ? side.authFailure(e) : (early ??= e)));
   const log = throttledLogger(i.logger);
   const peers = new PeerPass({ drive, me: i.me, root: i.root, config: () => c.approve, ...(i.objects ? { objects: i.objects } : {}), audit: i.audit, state: i.state, logger: log });
-  const ownerSync = createOwnerSync({ drive, me: i.me, root: i.root, homeDir: i.homeDir, log });
+  const periods = safetyPeriodsMs(i.loaded.raw);
+  const rota = new SafetyRota();
+  const ownerSync = createOwnerSync({ drive, me: i.me, root: i.root, homeDir: i.homeDir, log, rota, options: { fullRescanMs: periods.rescanMs } });
   side = new DriveSide({
     drive,
     me: i.me,
@@ -114,6 +129,9 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
     sync: ownerSync,
     policy: versionPolicyOf(c),
     intervalMs: c.sync.interval * 1000,
+    peerFallbackMs: periods.peerMs,
+    compatFallbackMs: periods.compatMs,
+    rota,
     logger: log,
     signal: i.signal,
     onFatal: (e) => i.onFatal(authFailureMessage(e, tokenPath)),
@@ -124,7 +142,12 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
   return {
     side,
     done,
-    startInfo: { drive_token: tokenPath, sync_interval_s: c.sync.interval, drive_request_timeout_s: timeout / 1000 },
+    startInfo: {
+      drive_token: tokenPath,
+      sync_interval_s: c.sync.interval,
+      drive_request_timeout_s: timeout / 1000,
+      safety_checks_s: { peer_requests: periods.peerMs / 1000, peer_compat: periods.compatMs / 1000, inbox_rescan: periods.rescanMs / 1000 },
+    },
     async close() {
       await done;
       await ownerSync.close();

@@ -7,7 +7,8 @@
  * All I/O is injected. Keep one {@link PeerPass} for the life of the service: it remembers the SyftBox folder id,
  * the last `SYFT_peers.json` it read (re-downloaded only when Drive's modifiedTime changes) and the decisions
  * already audited. An idle pass (no new or changed request) costs one `files.list` (two when a pending request
- * is waiting on the policy: the peers file's metadata is checked).
+ * is waiting on the policy: the peers file's metadata is checked); a `periodic` pass whose listing and policy inputs
+ * did not change always costs exactly one (the approve service's idle budget, lib/sync/safety.ts).
  *
  * Wiring (approve service):
  *
@@ -86,6 +87,8 @@ export class PeerPass {
   private ownVersion: OwnVersionFile | undefined;
   private peers: { stat: DriveFile | undefined; data: PeersData } | undefined;
   private lastListing: string | undefined;
+  /** The policy inputs (config peers section, auto-approval objects' peers) of the last full pass. */
+  private lastPolicy: string | undefined;
   private lastPending = 0;
   private versionChecked = false;
   /** email or folder key → signature of the last audited decision. */
@@ -152,7 +155,16 @@ export class PeerPass {
     return r.data;
   }
 
-  async run(): Promise<PeerPassResult> {
+  private policySignature(): string {
+    return JSON.stringify([this.config().peers, [...objectPeerIndex(this.objects())].sort()]);
+  }
+
+  /**
+   * One pass. `periodic` (the budgeted safety check of the approve service): when the request listing and the
+   * policy inputs are the same as at the last pass, stop after the listing (one Drive call): nothing could be
+   * decided differently (a peers or version file change comes through the change feed as a full pass).
+   */
+  async run(opts: { periodic?: boolean } = {}): Promise<PeerPassResult> {
     const d = this.d;
     const log = d.logger;
     const result: PeerPassResult = { folders: 0, requests: 0, approved: [], notApproved: [], refused: [], idle: false };
@@ -195,10 +207,16 @@ export class PeerPass {
     const cachedState = (email: string) => (this.peers ? peerStateOf(this.peers.data, email) : undefined);
     const maybePending = requests.filter((r) => isPending(cachedState(r.email)));
     const sig = listingSignature(folders);
+    const policySig = this.policySignature();
     result.idle = sig === this.lastListing && maybePending.length === 0;
+    if (opts.periodic && this.versionChecked && sig === this.lastListing && policySig === this.lastPolicy) {
+      result.idle = true;
+      return result;
+    }
     if (!this.versionChecked) await this.refreshOwnVersion();
     if (maybePending.length === 0) {
       this.lastListing = sig;
+      this.lastPolicy = policySig;
       this.lastPending = 0;
       return result;
     }
@@ -215,6 +233,7 @@ export class PeerPass {
       return result;
     }
     this.lastListing = sig;
+    this.lastPolicy = policySig;
 
     const cfg = this.config();
     const index = objectPeerIndex(this.objects());

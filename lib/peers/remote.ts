@@ -147,15 +147,19 @@ export async function refreshOwnVersionIfStale(drive: DriveApi, rootId: string, 
 export type PeerVersionRead = { ok: true; info: VersionInfo; fileId: string } | { ok: false; error: string };
 
 /**
- * A peer's `SYFT_version.json` (§3.8 #8): the file named so, owned by the peer and shared with us. At most
- * {@link MAX_VERSION_FILE_BYTES} are read; anything unreadable is an error (i.e. status `unknown`).
+ * A peer's `SYFT_version.json` file (§3.8 #8): the file named so, owned by the peer and shared with us (the
+ * oldest when there are several), with its id, size and modifiedTime; or why there is none. One `files.list`.
  */
-export async function readPeerVersion(drive: DriveApi, peer: string): Promise<PeerVersionRead> {
-  const files = (await drive.findFiles({ name: VERSION_FILE_NAME, owner: peer, fields: ['id', 'name', 'size', 'createdTime', 'owners(emailAddress)'] })).filter(
+export async function findPeerVersionFile(drive: DriveApi, peer: string): Promise<{ ok: true; file: DriveFile } | { ok: false; error: string }> {
+  const files = (await drive.findFiles({ name: VERSION_FILE_NAME, owner: peer, fields: ['id', 'name', 'size', 'createdTime', 'modifiedTime', 'owners(emailAddress)'] })).filter(
     (f) => f.name === VERSION_FILE_NAME && (f.owners ?? []).some((o) => o.toLowerCase() === peer.toLowerCase()),
   );
   if (files.length === 0) return { ok: false, error: `no ${VERSION_FILE_NAME} of ${peer} is shared with us` };
-  const f = files.sort((a, b) => (a.createdTime ?? '').localeCompare(b.createdTime ?? '') || a.id.localeCompare(b.id))[0]!;
+  return { ok: true, file: files.sort((a, b) => (a.createdTime ?? '').localeCompare(b.createdTime ?? '') || a.id.localeCompare(b.id))[0]! };
+}
+
+/** Read a peer's version file found by {@link findPeerVersionFile}: at most {@link MAX_VERSION_FILE_BYTES}, hostile-tolerant. */
+export async function readPeerVersionFile(drive: DriveApi, peer: string, f: DriveFile): Promise<PeerVersionRead> {
   if (f.size !== undefined && f.size > MAX_VERSION_FILE_BYTES) return { ok: false, error: `${VERSION_FILE_NAME} of ${peer} is ${f.size} bytes (limit ${MAX_VERSION_FILE_BYTES})` };
   if (f.size === 0) return { ok: false, error: `${VERSION_FILE_NAME} of ${peer} is empty` };
   let bytes: Buffer;
@@ -167,4 +171,14 @@ export async function readPeerVersion(drive: DriveApi, peer: string): Promise<Pe
   }
   const d = decodeVersionInfo(bytes, `${VERSION_FILE_NAME} of ${peer}`);
   return d.ok ? { ok: true, info: d.value, fileId: f.id } : { ok: false, error: d.error };
+}
+
+/**
+ * A peer's `SYFT_version.json` (§3.8 #8): the file named so, owned by the peer and shared with us. At most
+ * {@link MAX_VERSION_FILE_BYTES} are read; anything unreadable is an error (i.e. status `unknown`).
+ */
+export async function readPeerVersion(drive: DriveApi, peer: string): Promise<PeerVersionRead> {
+  const found = await findPeerVersionFile(drive, peer);
+  if (!found.ok) return found;
+  return readPeerVersionFile(drive, peer, found.file);
 }

@@ -26,6 +26,10 @@ export interface OwnerSyncOptions {
   maxFileBytes: number;
   /** Incremental checkpoint when the rolling state holds this many events (default 50, §3.4). */
   checkpointThreshold: number;
+  /** Merge the incremental checkpoints into a full one when there are this many (default 4, §3.4). */
+  compactingThreshold: number;
+  /** Merge a peer's outbox into one message when it holds this many of our messages (default 20, §3.6 step 3). */
+  outboxCompactThreshold: number;
 }
 
 export const DEFAULT_OPTIONS: OwnerSyncOptions = {
@@ -34,6 +38,8 @@ export const DEFAULT_OPTIONS: OwnerSyncOptions = {
   maxMessageBytes: 64 * 1024 * 1024,
   maxFileBytes: 256 * 1024 * 1024,
   checkpointThreshold: 50,
+  compactingThreshold: 4,
+  outboxCompactThreshold: 20,
 };
 
 /** Test seams: called at the named points; throwing simulates a crash there. */
@@ -61,6 +67,15 @@ export interface CycleResult {
   /** Journal entries still waiting (uploads failed; retried next cycle). */
   pending: number;
   checkpoint?: string;
+  /** The full checkpoint written by a checkpoint compaction in this cycle. */
+  fullCheckpoint?: string;
+  /** Outboxes compacted in this cycle: peer, messages merged, the new message's name. */
+  outboxCompactions: Array<{ peer: string; merged: number; name: string }>;
+  /**
+   * What this cycle's one idle Drive call went to: the change feed (`poll`), one step of the periodic inbox
+   * rescan (`inbox-rescan`), or nothing (`none`: the caller spent it on another safety check).
+   */
+  idleCall: 'poll' | 'inbox-rescan' | 'none';
   /**
    * What Drive's change feed reported this cycle (absent when it could not be read): `reset` when the page token
    * was (re)initialised (nothing is known about what changed), else the names of the files and folders created or
@@ -78,6 +93,8 @@ export function emptyResult(): CycleResult {
     proposals: { applied: 0, archivedWithoutChanges: 0, quarantined: 0, droppedChanges: 0 },
     uploads: 0,
     pending: 0,
+    outboxCompactions: [],
+    idleCall: 'none',
     errors: [],
   };
 }

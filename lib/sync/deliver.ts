@@ -118,6 +118,7 @@ async function upload(ctx: Ctx, e: JournalEntry, u: JournalUpload): Promise<void
     // An earlier attempt may have created it: look before uploading again.
     if (await ctx.drive.findFileIdByName(u.name, folder)) {
       u.done = true;
+      countOutbox(ctx, u);
       save(ctx, e);
       return;
     }
@@ -133,7 +134,15 @@ async function upload(ctx: Ctx, e: JournalEntry, u: JournalUpload): Promise<void
   ctx.result.uploads++;
   await ctx.hooks.afterUpload?.(u.name);
   u.done = true;
+  countOutbox(ctx, u);
   save(ctx, e);
+}
+
+/** One more of our messages in that peer's outbox (the trigger of outbox compaction, §3.6 step 3). */
+function countOutbox(ctx: Ctx, u: JournalUpload): void {
+  if (u.target.kind !== 'outbox') return;
+  const counts = (ctx.state.outboxCounts ??= {});
+  counts[u.target.peer] = (counts[u.target.peer] ?? 0) + 1;
 }
 
 /** Apply/archive/upload what is left of an entry. Throws on the first failure (the entry stays pending). */

@@ -88,6 +88,13 @@ export interface EngineState {
   rollingDirty?: boolean;
   /** The Drive rolling state was looked at once (seeded the local copy when that was missing). */
   rollingSeeded?: boolean;
+  /** Our messages in each peer's outbox as far as we know (uploads counted; set from a listing at compaction). */
+  outboxCounts?: Record<string, number>;
+  /**
+   * Checkpoint compaction (§3.4): `due` once the incremental checkpoints reach the threshold; `started` once the
+   * new full checkpoint may have been uploaded (until every old checkpoint is deleted, a crash resumes it).
+   */
+  checkpointCompaction?: 'due' | 'started';
 }
 
 export function emptyEngineState(): EngineState {

@@ -3,12 +3,16 @@
  * `<root>/.sync.lock` so it takes turns with the Python clients on the same SyftBox folder:
  *
  * 0. resume the journal (work a previous cycle or process decided on but did not finish);
- * 1. poll Drive's change feed (one `changes.list`) to learn which peers' inboxes changed;
+ * 1. the cycle's one idle Drive call (safety.ts): normally poll Drive's change feed (one `changes.list`) to learn
+ *    which peers' inboxes changed; when the periodic inbox rescan is due (every `fullRescanMs`), one step of it
+ *    instead (one peer's inbox marked for listing); or nothing, when the caller spent the call on its own check;
  * 2. publish local changes (new `state.yaml`, logs, outputs) as events to the peers that may read them;
- * 3. for each compatible approved peer whose inbox changed (or on startup / token loss / every `fullRescanMs`),
+ * 3. for each compatible approved peer whose inbox changed (or is new, or on token loss, or in a rescan step),
  *    pull its proposals in timestamp order; a bad one is quarantined and the next one goes on;
  * 4. finish uploads and commit (owner_file_hashes.json, rolling state) in journal order;
- * 5. upload the rolling state; an incremental checkpoint at 50 events.
+ * 5. compact every peer outbox holding 20 of our messages (outbox-compaction.ts);
+ * 6. upload the rolling state; an incremental checkpoint at 50 events; a full checkpoint after 4 incrementals
+ *    (checkpoint-compaction.ts).
  *
  * The list of compatible approved peers is an input (the approve service knows the peers and their versions).
  */
@@ -25,7 +29,10 @@ import { acquireSyncLock, LockTimeoutError } from './lock';
 import { OwnerStore, ownerPaths, type OwnerPaths } from './owner-state';
 import { publishLocalChanges } from './publish';
 import { pullPeer } from './pull';
+import { INBOX_RESCAN, POLL, SafetyRota } from './safety';
 import { loadRollingState, maybeCheckpoint, uploadRollingState } from './state-log';
+import { maybeCompactCheckpoints } from './checkpoint-compaction';
+import { compactOutboxesIfNeeded } from './outbox-compaction';
 
 export interface OwnerSyncDeps {
   drive: DriveApi;
@@ -41,12 +48,28 @@ export interface OwnerSyncDeps {
   options?: Partial<OwnerSyncOptions>;
   /** Test seams (simulated crashes). */
   hooks?: SyncHooks;
+  /**
+   * The idle-call scheduler shared with the caller's own safety checks (the approve service's peer and version
+   * checks); the engine registers its inbox rescan in it. Default: a private one.
+   */
+  rota?: SafetyRota;
+}
+
+export interface CycleOptions {
+  /**
+   * Whose turn this cycle's idle Drive call is, as {@link SafetyRota.turn} said: `poll` (the change feed),
+   * `inbox-rescan` (one step of the periodic rescan), or anything else (the caller spent the call: no feed poll).
+   * Default: the engine asks its rota itself.
+   */
+  turn?: string;
 }
 
 export interface OwnerSync {
   readonly paths: OwnerPaths;
   /** One cycle with these compatible approved peers. Cycles never overlap (a second call waits for the first). */
-  cycle(peers: readonly string[]): Promise<CycleResult>;
+  cycle(peers: readonly string[], opts?: CycleOptions): Promise<CycleResult>;
+  /** The idle-call scheduler (shared, or the engine's own). */
+  readonly rota: SafetyRota;
   /** Wait for a running cycle; later `cycle` calls are refused. */
   close(): Promise<void>;
 }
@@ -60,8 +83,14 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
   const store = new OwnerStore(paths, (msg) => deps.log.warn({}, msg));
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
+  const rota = deps.rota ?? new SafetyRota();
+  // The first round comes one period after the last one recorded in engine.json (restored at the first cycle).
+  rota.register(INBOX_RESCAN, opts.fullRescanMs, now());
+  let restored = false;
+  /** Peers still to list in the rescan round under way. */
+  let rescanTodo: string[] | undefined;
 
-  const run = async (peers: readonly string[]): Promise<CycleResult> => {
+  const run = async (peers: readonly string[], cycleOpts: CycleOptions): Promise<CycleResult> => {
     const result = emptyResult();
     let lock;
     try {
@@ -73,7 +102,7 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
       return result;
     }
     try {
-      await runLocked(peers, result);
+      await runLocked(peers, result, cycleOpts);
     } catch (e) {
       // Nothing half-done is lost (the journal and the engine state are on disk); the next cycle goes on.
       result.errors.push({ stage: 'cycle', message: (e as Error).message });
@@ -84,9 +113,13 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
     return result;
   };
 
-  const runLocked = async (peersIn: readonly string[], result: CycleResult) => {
+  const runLocked = async (peersIn: readonly string[], result: CycleResult, cycleOpts: CycleOptions) => {
     const peers = [...new Set(peersIn.filter((p) => p !== deps.me))];
     const state = store.loadEngine();
+    if (!restored) {
+      restored = true;
+      if (state.lastFullScanMs !== undefined) rota.restore(INBOX_RESCAN, state.lastFullScanMs);
+    }
     const journal = new Journal(paths.journalDir);
     const pending = journal.load((file, err) => deps.log.error({ file }, `journal entry ${file} is unreadable (${err.message}); set aside as .corrupt`));
     const published = await store.readHashes();
@@ -122,7 +155,39 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
 
     ctx.rolling = await loadRollingState(ctx);
     if (pending.length > 0) await step('resume journal', () => drain(ctx));
-    await step('poll changes', () => markDirtyPeers(ctx));
+    // New peers (a fresh approval) are listed at once: change-driven, not budget-limited.
+    for (const p of peers) if (!state.peers[p]) state.peers[p] = { dirty: true };
+    let turn = cycleOpts.turn ?? rota.turn(now());
+    if (turn === INBOX_RESCAN) {
+      if (rescanTodo === undefined || !rota.inProgress(INBOX_RESCAN)) {
+        rescanTodo = [...peers];
+        state.lastFullScanMs = now();
+      }
+      const next = rescanTodo.filter((p) => peers.includes(p)).shift();
+      rescanTodo = rescanTodo.filter((p) => p !== next && peers.includes(p));
+      if (rescanTodo.length === 0) {
+        rota.stepped(INBOX_RESCAN, true);
+        rescanTodo = undefined;
+      }
+      if (next === undefined) {
+        // Nothing to list (no peers): the call goes to the change feed after all.
+        rota.unused(INBOX_RESCAN);
+        turn = POLL;
+      } else {
+        state.peers[next] = { ...state.peers[next], dirty: true };
+        result.idleCall = 'inbox-rescan';
+        store.saveEngine(state);
+      }
+    }
+    if (turn === POLL) {
+      result.idleCall = 'poll';
+      await step('poll changes', () => markDirtyPeers(ctx));
+      if (result.reset !== undefined) {
+        // Every inbox is listed this cycle: that is a full rescan.
+        rota.covered(INBOX_RESCAN, now());
+        rescanTodo = undefined;
+      }
+    }
     await step('publish local changes', () => publishLocalChanges(ctx));
     for (const peer of peers) {
       const track = (state.peers[peer] ??= { dirty: true });
@@ -143,11 +208,16 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
       store.saveEngine(state);
     }
     await step('deliver', () => drain(ctx));
+    await step('outbox compaction', () => compactOutboxesIfNeeded(ctx));
     await step('rolling state', () => uploadRollingState(ctx));
     await step('checkpoint', async () => {
       const cp = await maybeCheckpoint(ctx);
       if (cp) result.checkpoint = cp;
       await commitReady(ctx);
+    });
+    await step('checkpoint compaction', async () => {
+      const full = await maybeCompactCheckpoints(ctx);
+      if (full) result.fullCheckpoint = full;
     });
     result.pending = ctx.pending.length;
     store.saveEngine(state);
@@ -156,9 +226,10 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
 
   return {
     paths,
-    cycle(peers) {
+    rota,
+    cycle(peers, cycleOpts = {}) {
       if (closed) return Promise.reject(new Error('owner sync is closed'));
-      const p = chain.then(() => run(peers));
+      const p = chain.then(() => run(peers, cycleOpts));
       chain = p.catch(() => undefined);
       return p;
     },
@@ -171,8 +242,8 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
 
 /**
  * Decide which peers' inboxes to list this cycle (persisted together with the new page token, so a crash after
- * this point still lists them): changes under a known inbox, a peer folder about us created or changed, a new peer,
- * a lost token, or the periodic full rescan.
+ * this point still lists them): changes under a known inbox, a peer folder about us created or changed, or a lost
+ * token (every inbox). The periodic rescan is not here: it is spread over idle cycles (see `cycle`).
  */
 async function markDirtyPeers(ctx: Ctx): Promise<void> {
   const { state, peers } = ctx;
@@ -181,9 +252,8 @@ async function markDirtyPeers(ctx: Ctx): Promise<void> {
   const dirty = (p: string) => {
     state.peers[p] = { ...state.peers[p], dirty: true };
   };
-  const periodic = state.lastFullScanMs === undefined || ctx.now() - state.lastFullScanMs >= ctx.opts.fullRescanMs;
-  if (poll.kind === 'reset' || periodic) {
-    if (poll.kind === 'reset') ctx.result.reset = poll.reason;
+  if (poll.kind === 'reset') {
+    ctx.result.reset = poll.reason;
     for (const p of peers) dirty(p);
     state.lastFullScanMs = ctx.now();
   } else {
@@ -207,7 +277,6 @@ async function markDirtyPeers(ctx: Ctx): Promise<void> {
       if (n.type === 'inbox') dirty(n.peer);
     }
   }
-  for (const p of peers) if (!state.peers[p]) dirty(p);
   state.pageToken = poll.token;
   ctx.store.saveEngine(state);
 }

@@ -101,11 +101,16 @@ export async function maybeCheckpoint(ctx: Ctx): Promise<string | undefined> {
   if (ctx.pending.some((e) => e.kind === 'checkpoint')) return undefined;
   const folder = (await ctx.folders.checkpoints(true))!;
   let seq = 0;
+  let existing = 0;
   for (const f of await ctx.drive.listStateFiles(folder, 'incremental_checkpoint')) {
     const n = parseIncrementalCheckpointFileName(f.name);
-    if (n && n.sequenceNumber > seq) seq = n.sequenceNumber;
+    if (!n) continue;
+    existing++;
+    if (n.sequenceNumber > seq) seq = n.sequenceNumber;
   }
   seq += 1;
+  // With this one, enough incrementals to merge into a full checkpoint (after it is uploaded and committed).
+  if (existing + 1 >= ctx.opts.compactingThreshold && ctx.state.checkpointCompaction === undefined) ctx.state.checkpointCompaction = 'due';
   const t = ts(ctx);
   const cp = { version: 1, timestamp: t, email: ctx.me, sequence_number: seq, events: latestPerPath(ctx.rolling.events) };
   const name = incrementalCheckpointFileName(seq, t);
