@@ -33,7 +33,8 @@ describe('approve service over Google Drive (emulator, real PM2)', () => {
     await requestPeer(ds, DS, DO);
     // The DS learns it was accepted when the DO's reciprocal folders exist (load_peers).
     await waitFor('DS accepted', async () => (await loadPeersAsDs(ds, DS)).get(DO) === 'accepted', 20_000, 200);
-    const peerRec = k.decisions().find((d) => d.kind === 'peer' && d.submitter === DS);
+    // The audit record follows the Drive writes (SYFT_peers.json is the last one): wait for it.
+    const peerRec = await waitFor('peer decision audited', () => k.decisions().find((d) => d.kind === 'peer' && d.submitter === DS && d.verdict === 'peer-approved'), 10_000);
     expect(peerRec).toMatchObject({ verdict: 'peer-approved', via: 'domain', domain: 'uni.edu' });
     // The local permission files of the peer (§2.5 step 4).
     expect(fs.existsSync(path.join(k.root, DO, 'app_data', 'job', 'inbox', DS, 'syft.pub.yaml'))).toBe(true);
