@@ -11,7 +11,15 @@
 //      50 mails/s): time from the first job written to the last mail delivered, every mail exactly once (2 per job:
 //      distinct Message-IDs, one per (job, event) key), peak RSS (VmHWM) of the service.
 //
+//   3. with --jobs-in-datasite N: both runs start on a datasite that already holds N jobs (bench/gen-datasite.js,
+//      10 data scientists, 88.5 % done, 5 % failed, 4 % rejected, 2.5 % pending; seeded at the first start, so
+//      none is mailed). Before the latency jobs, the service idles: the time from `start` returning to the journal
+//      (the seeding done), its first pass (the service's `first pass: …` log line), then, after --idle-warmup s (default 40), its CPU over --idle-seconds s (default 60; utime +
+//      stime from /proc/<pid>/stat, in % of one core) and its RSS (VmRSS, VmHWM).
+//
 // Usage: npm run build && node bench/notify.js [--jobs 20] [--burst 1000] [--rate R] [--dir DIR] [--keep]
+//          [--jobs-in-datasite N] [--idle-warmup S] [--idle-seconds S] [--no-burst] [--dist DIR]
+//   --dist: another build of dist/ to run (e.g. a copy of an older build, to compare; it must find node_modules).
 //   --rate: notify.send_rate_per_second (and send_burst = R) for the burst run; default: the service's default.
 // Writes bench/results/notify-<time>.json and prints a summary.
 'use strict';
@@ -22,13 +30,13 @@ const { spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+let CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const PM2 = require.resolve('pm2/bin/pm2', { paths: [ROOT] });
 const DO = 'do@example.com';
 const DS = 'ds@example.org';
 
 function options(argv) {
-  const o = { jobs: 20, burst: 1000, rate: undefined, dir: undefined, keep: false };
+  const o = { jobs: 20, burst: 1000, rate: undefined, dir: undefined, keep: false, datasite: 0, idleWarmup: 40, idleSeconds: 60 };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--jobs') o.jobs = Number(argv[++i]);
@@ -36,6 +44,11 @@ function options(argv) {
     else if (a === '--rate') o.rate = Number(argv[++i]);
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--keep') o.keep = true;
+    else if (a === '--jobs-in-datasite') o.datasite = Number(argv[++i]);
+    else if (a === '--idle-warmup') o.idleWarmup = Number(argv[++i]);
+    else if (a === '--idle-seconds') o.idleSeconds = Number(argv[++i]);
+    else if (a === '--no-burst') o.burst = 0;
+    else if (a === '--dist') CLI = path.resolve(argv[++i], 'cli', 'main.js');
     else throw new Error(`unknown option ${a}`);
   }
   if (!o.dir) {
@@ -117,6 +130,44 @@ function procStatus(pid) {
   }
 }
 
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  const tck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return (Number(rest[11]) + Number(rest[12])) / tck;
+}
+
+/** Pre-fill the datasite with n jobs (bench/gen-datasite.js, the mix of the approve benchmarks). */
+async function prefill(sb, n) {
+  if (!n) return undefined;
+  const { generate } = require('./gen-datasite');
+  const g = await generate({ root: sb.root, count: n, do: DO, peers: 10, seed: 42, mix: { done: 88.5, failed: 5, rejected: 4, pending: 2.5, approved: 0 } });
+  return { jobs: n, seconds: g.seconds };
+}
+
+/** The service's `first pass: N jobs in X ms` log line (waits for it), in ms; null when a build does not log it. */
+async function firstPass(sb) {
+  try {
+    const line = await waitFor('the first pass', () => /first pass: (\d+) jobs in (\d+) ms[^\n]*/.exec(sb.cli(['logs', 'notify', '-n', '400'])), 30_000, 250);
+    return { jobs: Number(line[1]), ms: Number(line[2]), line: line[0] };
+  } catch {
+    return { jobs: null, ms: null, line: 'no "first pass" log line' };
+  }
+}
+
+/** CPU (% of one core) over `seconds` after `warmup` seconds, and RSS. */
+async function idle(pid, o) {
+  await sleep(o.idleWarmup * 1000);
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  await sleep(o.idleSeconds * 1000);
+  const c1 = cpuSeconds(pid);
+  const wall = (performance.now() - t0) / 1000;
+  const m = procStatus(pid);
+  return { warmup_s: o.idleWarmup, measured_s: Math.round(wall), cpu_pct: Math.round(((c1 - c0) / wall) * 10000) / 100, rss_mb: r1(m.rss / 1048576), peak_rss_mb: r1(m.hwm / 1048576) };
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
@@ -146,8 +197,19 @@ async function latency(o) {
     sb.cli(['init', '-e', DO, '-r', sb.root, '-t', tok], env);
     editConfig(sb, (t) => t.replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1local').replace(/^(  heartbeat_enabled: )true$/m, '$1false'));
     fs.mkdirSync(path.join(sb.root, DO, 'app_data', 'job', 'inbox'), { recursive: true });
+    const datasite = await prefill(sb, o.datasite);
     sb.cli(['start', 'notify'], env);
+    const started = performance.now();
     await waitFor('journal', () => fs.existsSync(path.join(sb.syftBgHome, 'notify', 'journal.jsonl')), 30_000, 20);
+    const journalMs = Math.round(performance.now() - started);
+    let idleFigures;
+    if (datasite) {
+      const first = await firstPass(sb);
+      console.log(`  ${first.line}; idling ${o.idleWarmup} + ${o.idleSeconds} s…`);
+      idleFigures = { datasite, journal_after_start_ms: journalMs, first_pass_ms: first.ms, ...(await idle(servicePid(sb), o)) };
+      console.log(`  ${JSON.stringify(idleFigures)}`);
+    }
+    const sends0 = sends.length;
     const toDo = [];
     const toDs = [];
     for (let i = 0; i < o.jobs; i++) {
@@ -158,7 +220,7 @@ async function latency(o) {
       toDo.push(sends[before] - t0);
       toDs.push(sends[before + 1] - t0);
     }
-    return { jobs: o.jobs, transport: 'gmail (emulator)', to_do_first_send_ms: mapStats(toDo), to_ds_send_ms: mapStats(toDs), total_sends: sends.length };
+    return { jobs: o.jobs, transport: 'gmail (emulator)', ...(idleFigures ? { idle: idleFigures } : {}), to_do_first_send_ms: mapStats(toDo), to_ds_send_ms: mapStats(toDs), total_sends: sends.length - sends0 };
   } finally {
     sb.cleanup(o.keep);
     await emu.close();
@@ -182,8 +244,10 @@ async function burst(o) {
     const cfgText = fs.readFileSync(path.join(sb.syftBgHome, 'config.yaml'), 'utf8');
     const maildir = path.resolve(sb.home, (/maildir_path: (.*)/.exec(cfgText) || [])[1] || path.join(sb.syftBgHome, 'mail'));
     fs.mkdirSync(path.join(sb.root, DO, 'app_data', 'job', 'inbox'), { recursive: true });
+    const datasite = await prefill(sb, o.datasite);
     sb.cli(['start', 'notify']);
     await waitFor('journal', () => fs.existsSync(path.join(sb.syftBgHome, 'notify', 'journal.jsonl')), 30_000, 20);
+    if (datasite) await firstPass(sb);
     const pid = servicePid(sb);
     const idle = procStatus(pid);
     const newDir = path.join(maildir, 'new');
@@ -215,6 +279,7 @@ async function burst(o) {
     const status = JSON.parse(fs.readFileSync(path.join(sb.syftBgHome, 'notify', 'status.json'), 'utf8'));
     return {
       jobs: o.burst,
+      ...(datasite ? { jobs_in_datasite: datasite.jobs } : {}),
       transport: 'maildir',
       rate: o.rate ? `${o.rate}/s` : 'default (50/s, burst 50)',
       jobs_written_ms: Math.round(written),
@@ -237,12 +302,14 @@ async function main() {
   const o = options(process.argv);
   if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first');
   const result = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, dir: o.dir };
-  console.log(`latency: ${o.jobs} jobs over Gmail (emulator)…`);
+  console.log(`latency: ${o.jobs} jobs over Gmail (emulator)${o.datasite ? `, on a datasite of ${o.datasite} jobs` : ''}…`);
   result.latency = await latency(o);
   console.log(JSON.stringify(result.latency, null, 2));
-  console.log(`burst: ${o.burst} jobs over the Maildir…`);
-  result.burst = await burst(o);
-  console.log(JSON.stringify(result.burst, null, 2));
+  if (o.burst > 0) {
+    console.log(`burst: ${o.burst} jobs over the Maildir…`);
+    result.burst = await burst(o);
+    console.log(JSON.stringify(result.burst, null, 2));
+  }
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   const out = path.join(__dirname, 'results', `notify-${result.when.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');

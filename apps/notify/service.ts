@@ -14,7 +14,11 @@ import type { Logger } from 'pino';
  * Files in `<home>/notify/`: `journal.jsonl` (the outbox journal: what was mailed, durable across crashes),
  * `status.json` (pending and failing mails, for `syft-bg status`), `heartbeat.json` (last heartbeat). The Python
  * `notify.notify_state_path` (default `<home>/notify/state.json`) is imported on the first start and kept up to
- * date. File events on the job tree trigger a pass within ~50 ms; a full pass also runs every `notify.interval` s.
+ * date. File events on the job tree trigger a pass within ~50 ms; a pass also runs every `notify.interval` s.
+ * Passes are incremental (lib/notify/job-tracker.ts): on 10,000 jobs an idle pass costs a few ms, a finished job
+ * whose mails are all done is looked at once every 5 minutes, and the first pass reads only the jobs that still
+ * owe mail. On a fresh state, only jobs written before this process started are seeded as seen: a job written
+ * while the service starts up (e.g. right after `syft-bg start` returned) is mailed.
  *
  * Peers: with `transports.syftbox: local` there is no peer list, so no peer e-mails are sent; with Drive they come
  * from the p2p folders and SYFT_peers.json (lib/notify/peers.ts).
@@ -32,6 +36,7 @@ export const notifyService: ServiceDefinition = {
     const { Notifier } = await import('../../lib/notify/notifier');
     const { GMAIL_RATE, MAILDIR_RATE, rateFromConfig, lookupGraceFromConfig } = await import('../../lib/notify/pacing');
     const { NO_PEERS } = await import('../../lib/notify/peers');
+    const { sweepSlicesFor } = await import('../../lib/datasite/job-index');
     const dir = home.serviceDir('notify');
     const heartbeatFile = path.join(dir, 'heartbeat.json');
     const n = c.notify;
@@ -55,6 +60,8 @@ export const notifyService: ServiceDefinition = {
       // After a crash, a request the dead process left in flight may still be processed, and Gmail's search index
       // lags a fresh send by a few seconds: an uncertain Gmail mail is looked up only 30 s after its intent.
       uncertainGraceMs: lookupGraceFromConfig(loaded.raw, t.email === 'gmail' ? 30_000 : 0),
+      // A finished job whose mails are all done is looked at again every 5 minutes (a DO re-running it by hand).
+      sweepSlices: sweepSlicesFor(n.interval),
     });
     const init = await notifier.init();
     metrics.bind('emails sent', () => notifier.status().sent_since_start);

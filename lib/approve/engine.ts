@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   approve,
@@ -18,6 +17,7 @@ import {
   type JobConfig,
   type JobPaths,
 } from '../datasite';
+import { JobTree, peekStatus, SETTLED_SWEEP_S, slotOf, statSig, statusFromText, sweepSlicesFor } from '../datasite/job-index';
 import { snapshotJob, storedCopyReader, validateJob, type ApprovalObjects, type ExpectedRunSh, type JobSnapshot } from '../approval';
 import type { AuditLog } from './audit';
 import { jobRefusals } from './judge';
@@ -101,93 +101,8 @@ interface Known {
 const SETTLED_STATUSES = new Set(['rejected', 'running', 'done', 'failed']);
 /** Statuses a first look at state.yaml may take on trust (they lead to no action; anything else is parsed in full). */
 const PEEKABLE = new Set(['rejected', 'done', 'failed']);
-const STATUS_LINE = /^status: ([a-z]+)$/gm;
-const MAX_PEEK_BYTES = 64 * 1024;
-
-/**
- * The status of a state.yaml as PyYAML writes it (block style, one top-level `status: <word>` line), without a
- * YAML parse; undefined when the file is missing, odd, or not unambiguous (the caller then reads it properly).
- */
-export function peekStatus(file: string): string | undefined {
-  let text: string;
-  try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    try {
-      const buf = Buffer.allocUnsafe(MAX_PEEK_BYTES);
-      const n = fs.readSync(fd, buf, 0, MAX_PEEK_BYTES, 0);
-      if (n >= MAX_PEEK_BYTES) return undefined;
-      text = buf.toString('latin1', 0, n);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  return statusFromText(text);
-}
-
-/** Pure part of `peekStatus`. */
-export function statusFromText(text: string): string | undefined {
-  if (!text.endsWith('\n') || text.includes('\t') || /^(?:---|%|\{)/m.test(text)) return undefined;
-  const found = [...text.matchAll(STATUS_LINE)];
-  if (found.length !== 1) return undefined;
-  // Any other line mentioning status at column 0 (e.g. a quoted or complex key) makes it ambiguous.
-  if ((text.match(/^["'?]?status/gm) ?? []).length !== 1) return undefined;
-  return found[0]![1];
-}
-
-/**
- * Settled jobs are re-checked every SETTLED_SWEEP_S seconds: only a hand edit of a finished job's state.yaml (a
- * DO re-running it) can make one interesting again, and that rare case may wait; open jobs are checked every pass.
- */
-export const SETTLED_SWEEP_S = 300;
-
-/** The engine's `sweepSlices` for a pass every `intervalS` seconds. */
-export function sweepSlicesFor(intervalS: number): number {
-  return Math.max(1, Math.round(SETTLED_SWEEP_S / Math.max(1, intervalS)));
-}
-
-function slotOf(key: string, slices: number): number {
-  let h = 0;
-  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
-  return Math.abs(h) % slices;
-}
-
-interface DirListing {
-  sig: string;
-  names: string[];
-}
-
-function statSig(p: string): string {
-  try {
-    const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    return st === undefined ? '-' : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-  } catch {
-    return '-';
-  }
-}
-
-function dirSig(p: string): string | undefined {
-  try {
-    const st = fs.lstatSync(p);
-    if (!st.isDirectory()) return undefined;
-    return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.nlink}`;
-  } catch {
-    return undefined;
-  }
-}
-
-function listNames(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort();
-  } catch {
-    return [];
-  }
-}
+// The status peek, sweep slots and folder listings are shared with the notify service (lib/datasite/job-index.ts).
+export { peekStatus, statusFromText, SETTLED_SWEEP_S, sweepSlicesFor };
 
 function toRawConfig(c: JobConfig): Record<string, unknown> {
   return c as unknown as Record<string, unknown>;
@@ -208,9 +123,8 @@ export class ApproveEngine {
   private full = true;
   private passNo = 0;
   private readonly slices: number;
-  private readonly listings = new Map<string, DirListing>();
-  /** Per data scientist: the union of its inbox and review job folders, rebuilt when either folder changes. */
-  private readonly unions = new Map<string, { inbox: string[]; review: string[]; names: string[]; keys: string[] }>();
+  /** Folder listings, read again only when a folder changed (the same arrays while unchanged). */
+  private readonly tree: JobTree;
   /** Bumped whenever the set of open jobs may have changed (watchPaths' cache key). */
   private openVersion = 0;
   private watchCache: { version: number; peers: string[]; limit: number; paths: string[] } | undefined;
@@ -222,6 +136,7 @@ export class ApproveEngine {
     this.clock = d.clock ?? systemClock;
     this.nowMs = d.nowMs ?? Date.now;
     this.slices = Math.max(1, Math.floor(d.sweepSlices ?? 12));
+    this.tree = new JobTree(d.root, d.doEmail);
   }
 
   /**
@@ -230,7 +145,7 @@ export class ApproveEngine {
    */
   watchPaths(limit = 2000): string[] {
     const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
-    const peers = this.names(path.join(base, 'inbox'));
+    const peers = this.tree.inboxPeers();
     const c = this.watchCache;
     if (c && c.version === this.openVersion && c.peers === peers && c.limit === limit) return c.paths;
     const out = [path.join(base, 'inbox'), path.join(base, 'review')];
@@ -244,39 +159,6 @@ export class ApproveEngine {
     }
     this.watchCache = { version: this.openVersion, peers, limit, paths: out };
     return out;
-  }
-
-  /** The data scientists with an inbox or review folder. */
-  private peers(base: string): string[] {
-    return this.union('', this.names(path.join(base, 'inbox')), this.names(path.join(base, 'review'))).names;
-  }
-
-  /** The job folders of one data scientist (inbox ∪ review), with their keys `<ds>/<job>`. */
-  private jobNames(base: string, ds: string): { names: string[]; keys: string[] } {
-    return this.union(ds, this.names(path.join(base, 'inbox', ds)), this.names(path.join(base, 'review', ds)));
-  }
-
-  private union(id: string, inbox: string[], review: string[]): { names: string[]; keys: string[] } {
-    const u = this.unions.get(id);
-    if (u && u.inbox === inbox && u.review === review) return u;
-    const names = [...new Set([...inbox, ...review])].sort();
-    const v = { inbox, review, names, keys: names.map((n) => `${id}/${n}`) };
-    this.unions.set(id, v);
-    return v;
-  }
-
-  /** Sub-folder names of `dir`, read again only when the folder itself changed (an entry added, removed or renamed). */
-  private names(dir: string): string[] {
-    const sig = dirSig(dir);
-    if (sig === undefined) {
-      this.listings.delete(dir);
-      return [];
-    }
-    const cached = this.listings.get(dir);
-    if (cached && cached.sig === sig) return cached.names;
-    const names = listNames(dir);
-    this.listings.set(dir, { sig, names });
-    return names;
   }
 
   /**
@@ -296,11 +178,10 @@ export class ApproveEngine {
     const slot = this.passNo++ % this.slices;
     const t0 = this.nowMs();
     const s: PassStats = { jobs: 0, read: 0, received: 0, rejected: 0, approved: 0, notApproved: 0, queued: 0, ms: 0 };
-    const base = path.join(this.d.root, this.d.doEmail, 'app_data', 'job');
     const objects = this.d.objects();
     let listed = 0;
-    for (const ds of this.peers(base)) {
-      const { names, keys } = this.jobNames(base, ds);
+    for (const ds of this.tree.peers()) {
+      const { names, keys } = this.tree.jobs(ds);
       for (let i = 0; i < names.length; i++) {
         const name = names[i]!;
         const key = keys[i]!;

@@ -14,13 +14,12 @@
  * (or the connection broke) between handing the mail over and recording it. The caller asks the mailbox for the
  * stable Message-ID before sending again.
  *
- * Opening replays the file, skipping lines that do not parse (a line cut short by a crash), and rewrites it
- * compacted (one line per key) atomically (temp + fsync + rename), which also removes any torn tail. The journal
- * is compacted again whenever it grows past 4× its live size.
+ * Opening replays the file, skipping lines that do not parse (a line cut short by a crash), and, unless it already
+ * is one good line per key, rewrites it compacted atomically (temp + fsync + rename), which also removes any torn
+ * tail. The journal is compacted again whenever it grows past 4× its live size.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../fs/atomic';
 import type { EntryStatus } from './events';
 
 export interface JournalEntry {
@@ -50,6 +49,8 @@ const PEERS_KEY = '@peers';
 
 export class Journal {
   private readonly map = new Map<string, JournalEntry>();
+  /** Keys whose last record is `failed` (status.json and the PM2 metric read these often). */
+  private readonly failedKeys = new Set<string>();
   private peerEmails: string[] | undefined;
   private fd: number | undefined;
   private lines = 0;
@@ -68,39 +69,68 @@ export class Journal {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const j = new Journal(file, text === undefined);
+    let lines = 0;
+    let odd = false;
     if (text !== undefined) {
-      for (const line of text.split('\n')) {
+      // Line by line without splitting the whole file (a 10,000-job journal is ~60,000 lines).
+      for (let a = 0; a < text.length; ) {
+        let b = text.indexOf('\n', a);
+        if (b < 0) b = text.length;
+        const line = text.slice(a, b);
+        a = b + 1;
         if (line.trim() === '') continue;
+        lines++;
         let r: unknown;
         try {
           r = JSON.parse(line);
         } catch {
-          continue; // torn line
+          odd = true; // torn line
+          continue;
         }
-        j.apply(r);
+        if (!j.apply(r)) odd = true;
       }
+      if (text !== '' && !text.endsWith('\n')) odd = true;
     }
     // A fresh journal comes into existence only through initialise(), atomically with its seed records: a crash
     // before that leaves no file, so the next start seeds again instead of mailing every existing job.
-    if (!j.fresh) j.compact();
+    // Compacted when it holds anything but one good line per key (a torn tail, superseded records); else kept as is.
+    if (!j.fresh) {
+      if (odd || lines !== j.map.size + (j.peerEmails !== undefined ? 1 : 0)) j.compact();
+      else j.lines = lines;
+    }
     return j;
   }
 
-  private apply(r: unknown): void {
-    if (!r || typeof r !== 'object') return;
+  /** Apply one replayed record; false when it is not a record (it is then dropped by a compaction). */
+  private apply(r: unknown): boolean {
+    if (!r || typeof r !== 'object') return false;
     const rec = r as Record<string, unknown>;
     if (rec.k === PEERS_KEY) {
-      if (Array.isArray(rec.emails) && rec.emails.every((e) => typeof e === 'string')) this.peerEmails = rec.emails as string[];
-      return;
+      if (!Array.isArray(rec.emails) || !rec.emails.every((e) => typeof e === 'string')) return false;
+      this.peerEmails = rec.emails as string[];
+      return true;
     }
-    if (typeof rec.k !== 'string' || !['seen', 'intent', 'sent', 'failed'].includes(rec.s as string)) return;
-    this.map.set(rec.k, rec as unknown as JournalEntry);
+    if (typeof rec.k !== 'string' || !['seen', 'intent', 'sent', 'failed'].includes(rec.s as string)) return false;
+    this.put(rec as unknown as JournalEntry);
+    return true;
   }
 
-  /** First start: write the seed (imported or seeded records, peer snapshot) and create the file, atomically. */
+  private put(e: JournalEntry): void {
+    this.map.set(e.k, e);
+    if (e.s === 'failed') this.failedKeys.add(e.k);
+    else this.failedKeys.delete(e.k);
+  }
+
+  /**
+   * First start: write the seed (imported or seeded records, peer snapshot) and create the file, atomically. The
+   * records are kept (not copied: a seed may hold 60,000 of them).
+   */
   initialise(seed: JournalEntry[], peers?: string[]): void {
     const t = new Date().toISOString();
-    for (const e of seed) this.map.set(e.k, { ...e, t: e.t ?? t });
+    for (const e of seed) {
+      e.t ??= t;
+      this.put(e);
+    }
     if (peers !== undefined) this.peerEmails = peers;
     this.compact();
   }
@@ -111,6 +141,11 @@ export class Journal {
 
   entries(): IterableIterator<JournalEntry> {
     return this.map.values();
+  }
+
+  /** Entries whose last record is `failed`. */
+  *failed(): IterableIterator<JournalEntry> {
+    for (const k of this.failedKeys) yield this.map.get(k)!;
   }
 
   get size(): number {
@@ -138,13 +173,14 @@ export class Journal {
     const rec = { k: PEERS_KEY, emails };
     this.writeRaw(JSON.stringify(rec) + '\n');
     this.peerEmails = emails;
+    this.lines++;
   }
 
   private write(es: JournalEntry[], sync = true): void {
     const t = new Date().toISOString();
     const withTime = es.map((e) => ({ ...e, t: e.t ?? t }));
     this.writeRaw(withTime.map((e) => JSON.stringify(e)).join('\n') + '\n', sync);
-    for (const e of withTime) this.map.set(e.k, e);
+    for (const e of withTime) this.put(e);
     this.lines += es.length;
     if (this.lines > 1000 && this.lines > 4 * (this.map.size + 1)) this.compact();
   }
@@ -164,10 +200,47 @@ export class Journal {
       fs.closeSync(this.fd);
       this.fd = undefined;
     }
-    const lines = [...this.map.values()].map((e) => JSON.stringify(e));
-    if (this.peerEmails !== undefined) lines.push(JSON.stringify({ k: PEERS_KEY, emails: this.peerEmails }));
-    writeFileAtomic(this.file, lines.length ? lines.join('\n') + '\n' : '', { mode: 0o600 });
-    this.lines = lines.length;
+    // Written in chunks, not as one string: a 10,000-job journal is ~8 MB.
+    const dir = path.dirname(this.file);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${Date.now()}.tmp`);
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    let lines = 0;
+    let open = true;
+    try {
+      let chunk = '';
+      const add = (rec: object) => {
+        chunk += JSON.stringify(rec) + '\n';
+        lines++;
+        if (chunk.length >= 256 * 1024) {
+          fs.writeSync(fd, chunk);
+          chunk = '';
+        }
+      };
+      for (const e of this.map.values()) add(e);
+      if (this.peerEmails !== undefined) add({ k: PEERS_KEY, emails: this.peerEmails });
+      if (chunk) fs.writeSync(fd, chunk);
+      fs.fchmodSync(fd, 0o600);
+      fs.fsyncSync(fd);
+      open = false;
+      fs.closeSync(fd);
+      fs.renameSync(tmp, this.file);
+    } catch (e) {
+      if (open) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    try {
+      const dfd = fs.openSync(dir, 'r');
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    } catch {
+      // Some filesystems do not support fsync on directories.
+    }
+    this.lines = lines;
   }
 
   close(): void {

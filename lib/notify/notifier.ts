@@ -2,40 +2,29 @@
  * The notify service's engine (thin shell over the pure modules): watch the datasite's jobs and the peer source,
  * turn what changed into mails, and send each exactly once.
  *
- *   scan()   list the jobs (lib/datasite) and, now and then, the peers → the events they warrant (events.ts) minus
- *            those the journal says are done → the outbox queue, in order (per job: DO chain, DS chain).
+ *   scan()   look at the jobs that changed (job-tracker.ts over lib/datasite/job-index.ts: incremental, a job whose
+ *            mails are all done costs nothing) and, now and then, the peers → the events they warrant (events.ts)
+ *            minus those the journal says are done → the outbox queue, in order (per job: DO chain, DS chain).
  *   pump()   send the queue: the first mail whose chain predecessors are done and whose retry time has come, at the
  *            paced rate (pacing.ts). Per mail: journal `intent` (fsync) → transport.send → journal `sent`.
  *            A mail whose last record is `intent` (a crash between send and record) or an ambiguous failure is first
  *            looked up by its stable Message-ID (`transport.find`) and only sent if it is not there.
  *
  * First start (no journal): the Python `notify/state.json` is imported when it holds anything; otherwise every
- * job and peer that exists is marked seen, so nothing old is mailed (reference §7.5).
+ * job and peer that exists is marked seen, so nothing old is mailed (reference §7.5). "Exists" means: written
+ * before this process started (`seedBefore`), so a job that lands while the service is starting up is mailed.
+ * One exception: a finished job (state.yaml says done, failed or rejected) whose config.yaml exists is seeded
+ * without parsing config.yaml, so an unparseable config.yaml there is seeded too (nothing was ever mailed for it).
+
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { listJobs, readJob, type Job } from '../datasite/jobs';
-import { jobPaths, jobRootDir } from '../datasite/paths';
+import { readJob, type Job } from '../datasite/jobs';
+import { jobPaths } from '../datasite/paths';
 import { writeFileAtomic } from '../fs/atomic';
 import { GoogleApiError, classify } from '../google/retry';
 import type { MailTransport } from '../mail/transport';
 import { composeEvent, threadInfo, type JobDetails } from './compose';
-import {
-  chainOf,
-  eventKey,
-  eventMessageId,
-  isDone,
-  jobEvents,
-  jobKey,
-  parseEventKey,
-  peerEvents,
-  peerSeedEvents,
-  type EventView,
-  type JobEvent,
-  type JobSnapshot,
-  type NotifyEvent,
-  type PeerEntry,
-} from './events';
+import { eventKey, eventMessageId, isDone, parseEventKey, peerEvents, peerSeedEvents, type EventView, type JobEvent, type NotifyEvent, type PeerEntry } from './events';
+import { JobTracker } from './job-tracker';
 import { readJobCode, readReturnCode, readStderr } from './jobfiles';
 import type { Journal, JournalEntry } from './journal';
 import { retryDelayMs, TokenBucket, type RateLimit } from './pacing';
@@ -69,6 +58,14 @@ export interface NotifierOptions {
   arrivalCapMs?: number;
   retryBaseMs?: number;
   retryCapMs?: number;
+  /**
+   * First start without a journal or Python state: only jobs whose files are older than this (ms since the epoch)
+   * are seeded as seen; newer ones are mailed. Default: when this process started (`process.uptime()`), so a job
+   * written while the service was starting up (e.g. right after `syft-bg start` returned) is not lost.
+   */
+  seedBefore?: number;
+  /** Passes between two looks at a finished job whose mails are all done (default: 5 min at a pass every 5 s). */
+  sweepSlices?: number;
   /** Test hook: called right after the transport accepted a mail, before it is recorded (crash injection). */
   afterSend?: (key: string) => void;
   from?: string;
@@ -123,8 +120,7 @@ export class Notifier {
   private lastPeerList = -Infinity;
   /** The peer poll in flight, if any. */
   private peerPoll: Promise<void> | undefined;
-  private readonly firstSeen = new Map<string, number>();
-  private watchJobs: Job[] = [];
+  private readonly jobs: JobTracker;
   private pumping: Promise<void> | undefined;
   private consecutiveFailures = 0;
   private pausedUntil = 0;
@@ -139,6 +135,17 @@ export class Notifier {
     this.o = { uncertainGraceMs: 10_000, arrivalCapMs: 60_000, retryBaseMs: 30_000, retryCapMs: 3_600_000, peerWaitMs: 2000, ...opts };
     this.now = opts.now ?? Date.now;
     this.bucket = new TokenBucket(opts.rate, this.now());
+    this.jobs = new JobTracker({
+      root: opts.root,
+      doEmail: opts.doEmail,
+      isDone: (key) => {
+        const s = this.o.journal.get(key)?.s;
+        return s === 'sent' || s === 'seen';
+      },
+      arrivalCapMs: this.o.arrivalCapMs,
+      now: this.now,
+      ...(opts.sweepSlices !== undefined ? { sweepSlices: opts.sweepSlices } : {}),
+    });
   }
 
   get journal(): Journal {
@@ -149,16 +156,16 @@ export class Notifier {
   async init(): Promise<{ mode: 'existing' | 'python' | 'seeded'; records: number }> {
     const j = this.o.journal;
     if (!j.fresh) return { mode: 'existing', records: j.size };
-    const jobs = this.snapshots(true);
     const py = this.o.pythonStatePath ? readPythonState(this.o.pythonStatePath) : undefined;
     if (py && !isPythonStateEmpty(py)) {
-      const imp = importPythonState(py, this.o.doEmail, jobs);
+      const imp = importPythonState(py, this.o.doEmail, this.jobs.listed());
       j.initialise(imp.records, imp.peers);
       this.o.logger.info({ records: imp.records.length, peers: imp.peers?.length ?? null, from: this.o.pythonStatePath }, `imported the Python notify state (${imp.records.length} mails already sent)`);
       return { mode: 'python', records: imp.records.length };
     }
-    const seed: JournalEntry[] = [];
-    for (const s of jobs) for (const ev of jobEvents(s)) seed.push({ k: eventKey(ev), s: 'seen' });
+    const seedBefore = this.o.seedBefore ?? processStartMs();
+    const seeded = this.jobs.seedRecords(seedBefore);
+    const seed: JournalEntry[] = seeded.keys.map((k) => ({ k, s: 'seen' as const }));
     let peers: string[] | undefined;
     const current = await this.listPeers();
     this.lastPeerList = this.now(); // this listing counts: the first scan does not list again
@@ -168,7 +175,7 @@ export class Notifier {
       peers = current.map((p) => p.email);
     }
     j.initialise(seed, peers);
-    if (jobs.length) this.o.logger.info({ jobs: jobs.length }, `Seeded ${jobs.length} existing jobs on fresh state`);
+    if (seeded.jobs) this.o.logger.info({ jobs: seeded.jobs }, `Seeded ${seeded.jobs} existing jobs on fresh state`);
     if (peers?.length) this.o.logger.info({ peers: peers.length }, `Seeded ${peers.length} existing peers on fresh state`);
     this.pyDirty = true;
     return { mode: 'seeded', records: seed.length };
@@ -191,21 +198,15 @@ export class Notifier {
       this.peerPoll = poll;
     }
     if (this.peerPoll) await waitAtMost(this.peerPoll, this.o.peerWaitMs);
-    const snaps = this.snapshots(false);
-    const items: QueueItem[] = [];
-    for (const s of snaps) {
-      const evs = jobEvents(s);
-      for (const ev of evs) {
-        const key = eventKey(ev);
-        if (isDone(this.view(key))) continue;
-        const chain = chainOf(ev.kind);
-        const needs = chain
-          .slice(0, chain.indexOf(ev.kind))
-          .filter((k) => evs.some((e) => e.kind === k))
-          .map((k) => jobKey(ev.job, k));
-        items.push({ key, event: ev, needs });
-      }
+    const firstScan = this.jobs.firstPassMs === undefined;
+    this.jobs.scan();
+    if (firstScan) {
+      const ms = Math.round(this.jobs.firstPassMs ?? 0);
+      const ix = this.jobs.index;
+      this.o.logger.info({ jobs: ix.size, read: ix.reads, open: ix.openJobs().size, ms }, `first pass: ${ix.size} jobs in ${ms} ms (${ix.reads} read in full, ${ix.openJobs().size} left open)`);
     }
+    const items: QueueItem[] = [];
+    for (const p of this.jobs.pending()) if (!isDone(this.view(p.key))) items.push(p);
     // Peers new since the stored snapshot (§7.3) and accepted peers not yet told (retried until sent).
     if (this.peersNow && this.o.journal.peers !== undefined) {
       for (const ev of peerEvents(this.o.doEmail, this.o.journal.peers, this.peersNow)) {
@@ -265,21 +266,18 @@ export class Notifier {
     }
   }
 
-  /** Folders whose changes matter: the job tree, and each job that can still produce mail. */
+  /**
+   * Folders whose changes matter: the job tree, and each job that can still produce mail. The same array while
+   * that set is unchanged (lib/service/loop.ts then skips the diff).
+   */
   watchPaths(limit = 2000): string[] {
-    let base: string;
-    try {
-      base = jobRootDir(this.o.root, this.o.doEmail);
-    } catch {
-      return [];
-    }
-    const out = [path.join(base, 'inbox'), path.join(base, 'review')];
-    for (const ds of dirNames(path.join(base, 'inbox'))) out.push(path.join(base, 'inbox', ds), path.join(base, 'review', ds));
-    for (const j of this.watchJobs) {
-      if (out.length >= limit) break;
-      out.push(j.paths.inboxDir, j.paths.codeDir, j.paths.reviewDir);
-    }
-    return out;
+    return this.jobs.watchPaths(limit);
+  }
+
+  /** The job index's figures: jobs listed, full reads so far, jobs looked at every pass (tests, benchmarks). */
+  jobStats(): { jobs: number; read: number; open: number } {
+    const ix = this.jobs.index;
+    return { jobs: ix.size, read: ix.reads, open: ix.openJobs().size };
   }
 
   get pending(): number {
@@ -293,8 +291,7 @@ export class Notifier {
 
   status(): NotifyStatusFile {
     const failing: NotifyStatusFile['failing'] = [];
-    for (const e of this.o.journal.entries()) {
-      if (e.s !== 'failed') continue;
+    for (const e of this.o.journal.failed()) {
       const ev = parseEventKey(e.k);
       failing.push({ key: e.k, event: ev?.kind ?? '?', to: e.to ?? null, subject: e.subj ?? null, attempts: e.n ?? 1, last_error: e.err ?? '', next_attempt_at: e.next ?? null });
     }
@@ -361,35 +358,6 @@ export class Notifier {
       this.o.logger.warn({ err: e, source: this.o.peers.kind }, `peers not listed: ${(e as Error).message}`);
       return undefined;
     }
-  }
-
-  /** Jobs as the detector sees them; `all` ignores the arrival wait (seeding, import). */
-  private snapshots(all: boolean): JobSnapshot[] {
-    const now = this.now();
-    const listing = listJobs(this.o.root, this.o.doEmail);
-    const out: JobSnapshot[] = [];
-    const watch: Job[] = [];
-    const alive = new Set<string>();
-    for (const j of listing.jobs) {
-      const hasConfig = j.config.kind === 'ok';
-      let complete = true;
-      if (hasConfig && !all) {
-        complete = filesPresent(j);
-        if (!complete) {
-          alive.add(j.key);
-          const first = this.firstSeen.get(j.key) ?? now;
-          this.firstSeen.set(j.key, first);
-          if (now - first >= this.o.arrivalCapMs) complete = true;
-        }
-      }
-      const s: JobSnapshot = { datasite: this.o.doEmail, submitter: j.id.submitter, name: j.id.name, hasConfig, complete, status: j.status };
-      out.push(s);
-      const terminal = j.status === 'done' || j.status === 'failed' || j.status === 'rejected';
-      if (!hasConfig || !complete || !terminal) watch.push(j);
-    }
-    for (const k of [...this.firstSeen.keys()]) if (!alive.has(k)) this.firstSeen.delete(k);
-    this.watchJobs = watch;
-    return out;
   }
 
   private nextDue(now: number): QueueItem | undefined {
@@ -517,13 +485,16 @@ export class Notifier {
     }
     if (this.o.pythonStatePath && this.pyDirty && (force || now - this.lastPyWrite >= 2000)) {
       try {
-        const done: Array<{ event: NotifyEvent; threadId?: string }> = [];
-        for (const e of this.o.journal.entries()) {
-          if (e.s !== 'sent' && e.s !== 'seen') continue;
-          const ev = parseEventKey(e.k);
-          if (ev) done.push({ event: ev, ...(e.tid ? { threadId: e.tid } : {}) });
-        }
-        writePythonState(this.o.pythonStatePath, mergeIntoPythonState(readPythonState(this.o.pythonStatePath), done, this.o.journal.peers));
+        const journal = this.o.journal;
+        // Streamed into the merge (a 10,000-job journal holds ~60,000 records).
+        const done = function* (): Generator<{ event: NotifyEvent; threadId?: string }> {
+          for (const e of journal.entries()) {
+            if (e.s !== 'sent' && e.s !== 'seen') continue;
+            const ev = parseEventKey(e.k);
+            if (ev) yield { event: ev, ...(e.tid ? { threadId: e.tid } : {}) };
+          }
+        };
+        writePythonState(this.o.pythonStatePath, mergeIntoPythonState(readPythonState(this.o.pythonStatePath), done(), this.o.journal.peers));
         this.pyDirty = false;
         this.lastPyWrite = now;
       } catch (e) {
@@ -545,29 +516,9 @@ function describe(ev: NotifyEvent): string {
   return ev.type === 'job' ? `${ev.kind} notification for ${ev.job.submitter}/${ev.job.name}` : `${ev.kind} notification for peer ${ev.peer}`;
 }
 
-/** Every file config.yaml lists is under code/ (names that could escape it are not waited for). */
-function filesPresent(j: Job): boolean {
-  if (j.config.kind !== 'ok') return false;
-  for (const f of j.config.value.files) {
-    if (f === '' || path.isAbsolute(f) || f.split(/[\\/]/).includes('..')) continue;
-    try {
-      fs.lstatSync(path.join(j.paths.codeDir, f));
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-function dirNames(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch {
-    return [];
-  }
+/** When this process started (ms since the epoch). */
+export function processStartMs(): number {
+  return Date.now() - process.uptime() * 1000;
 }
 
 export { jobPaths };

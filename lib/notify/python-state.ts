@@ -130,7 +130,7 @@ export function pythonKeyOf(ev: NotifyEvent): { entity: string; event: string } 
 /** Merge what we mailed into a Python state (pure; other keys kept, nothing removed). */
 export function mergeIntoPythonState(
   base: PythonNotifyState | undefined,
-  done: Array<{ event: NotifyEvent; threadId?: string }>,
+  done: Iterable<{ event: NotifyEvent; threadId?: string }>,
   peers: string[] | undefined,
 ): PythonNotifyState {
   const out: PythonNotifyState = { ...(base ?? {}) };

@@ -388,20 +388,27 @@ async function demo() {
 
   section(7, 'The notify service e-mailed the data owner (Maildir, no Google account needed)');
   const mailNew = path.join(home, '.syft-bg', 'mail', 'new');
-  const mails = await waitFor('the heartbeat e-mail in ~/.syft-bg/mail/new', () => {
+  // The heartbeat, each new job (code inline), and the approval and completion of the good one in its thread.
+  const wanted = ['heartbeat: syft-bg still running', `Job: ${GOOD}`, `Job: ${BAD}`, `Re: Job: ${GOOD}`];
+  const subjects = () => {
     let names;
     try {
       names = fs.readdirSync(mailNew).sort();
     } catch {
-      return undefined;
+      return [];
     }
-    return names.length > 0 && names;
-  });
-  say(`$ grep -E '^(From|To|Subject):' ~/.syft-bg/mail/new/*`);
-  for (const name of mails) {
-    const head = (readText(path.join(mailNew, name)) ?? '').split(/\r?\n\r?\n/)[0];
-    for (const l of head.split(/\r?\n/)) if (/^(From|To|Subject):/.test(l)) say(`${name}:${l}`);
-  }
+    return names.map((name) => {
+      const head = (readText(path.join(mailNew, name)) ?? '').split(/\r?\n\r?\n/)[0];
+      return { name, lines: head.split(/\r?\n/).filter((l) => /^(From|To|Subject|In-Reply-To):/.test(l)) };
+    });
+  };
+  const mails = await waitFor(`e-mails in ~/.syft-bg/mail/new (${wanted.join(', ')})`, () => {
+    const all = subjects();
+    const subj = all.map((m) => m.lines.find((l) => l.startsWith('Subject:')) ?? '');
+    return wanted.every((w) => subj.some((x) => x.includes(w))) && all;
+  }, 30_000);
+  say(`$ grep -E '^(From|To|Subject|In-Reply-To):' ~/.syft-bg/mail/new/*`);
+  for (const m of mails) for (const l of m.lines) say(`${m.name}:${l}`);
 
   section(8, 'Stop everything and clean up');
   await cleanup({ verbose: true });

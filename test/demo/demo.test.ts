@@ -145,8 +145,12 @@ describe('demo (test/demo/demo.js)', () => {
     expect(s).toContain('INFO: [approve] Ran: ds@example.org/mean-age → done (rc 0)');
   });
 
-  it('the heartbeat e-mail is in the Maildir', () => {
+  it('the heartbeat and the job e-mails are in the Maildir, the good job\'s follow-ups in its thread', () => {
     expect(section(7)).toMatch(/^[^:\n]+:Subject: heartbeat: syft-bg still running/m);
+    expect(section(7)).toMatch(/^[^:\n]+:Subject: Job: mean-age$/m);
+    expect(section(7)).toMatch(/^[^:\n]+:Subject: Job: mean-age-v2$/m);
+    expect(section(7)).toMatch(/^[^:\n]+:Subject: Re: Job: mean-age$/m);
+    expect(section(7)).toMatch(/^[^:\n]+:In-Reply-To: <[^>]+>$/m);
     expect(section(7)).toMatch(/^[^:\n]+:To: do@example\.com$/m);
   });
 

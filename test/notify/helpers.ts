@@ -62,6 +62,9 @@ export async function makeRig(opts: Partial<NotifierOptions> = {}, init = true):
       logger: silentLogger,
       pythonStatePath: path.join(dir, 'notify', 'state.json'),
       statusFile: path.join(dir, 'notify', 'status.json'),
+      // Each (re)start stands for a process started now: whatever was written before is "existing" when seeding.
+      // (+1: Date.now() is whole milliseconds, file times are not; a file's time never runs ahead of the clock.)
+      seedBefore: Date.now() + 1,
       ...o,
     });
   const rig: Rig = {

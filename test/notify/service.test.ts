@@ -37,6 +37,8 @@ describe('notify service (Gmail emulator, real PM2)', () => {
     // An existing job before the first start: seeded, never mailed.
     writeBashJob(root, DS, 'old', 'echo old\n');
     const r = sb.cli(['start', 'notify'], { env });
+    // A job that lands right after `start` returned, while the service may still be seeding: it must be mailed.
+    writeBashJob(root, DS, 'early', 'echo early\n');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     await waitFor('journal created', () => journal().length > 0, 20_000);
@@ -44,6 +46,11 @@ describe('notify service (Gmail emulator, real PM2)', () => {
   afterAll(async () => {
     sb.cleanup();
     await emu.close();
+  });
+
+  it('a job written right after `syft-bg start` returned is mailed (not seeded as existing); the old one is not', async () => {
+    await waitFor('early mails', () => last(/"early","new"\]$/)?.s === 'sent' && last(/"early","submitted"\]$/)?.s === 'sent', 20_000);
+    expect(last(/"old","new"\]$/)?.s).toBe('seen');
   });
 
   it("a job's lifecycle produces the reference mails, each once, threaded", async () => {
