@@ -37,6 +37,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
     fs.rmSync(tmp, { force: true });
     throw e;
   }
+  fsyncDir(dir);
+}
+
+/** Make a rename in `dir` durable; best effort (some filesystems, e.g. Google Drive FUSE on Colab, cannot). */
+export function fsyncDir(dir: string): void {
   try {
     const dfd = fs.openSync(dir, 'r');
     try {

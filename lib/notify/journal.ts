@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EntryStatus } from './events';
+import { fsyncDir } from '../fs/atomic';
 
 export interface JournalEntry {
   k: string;
@@ -230,16 +231,7 @@ export class Journal {
       fs.rmSync(tmp, { force: true });
       throw e;
     }
-    try {
-      const dfd = fs.openSync(dir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      // Some filesystems do not support fsync on directories.
-    }
+    fsyncDir(dir);
     this.lines = lines;
   }
 
