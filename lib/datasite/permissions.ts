@@ -155,15 +155,24 @@ const RULE_TEXT_CACHE_MAX = 50_000;
 const DUMP_HEAD = 'rules:\n';
 const DUMP_TAIL = 'terminal: false\n';
 
+/** By rule object: rules are never mutated, and an edit shares the unchanged ones (see addUser). */
+const ruleTextByObject = new WeakMap<Rule, string>();
+
 function ruleText(r: Rule): string {
+  const known = ruleTextByObject.get(r);
+  if (known !== undefined) return known;
   const key = JSON.stringify([r.pattern, r.access.admin, r.access.read, r.access.write]);
   const hit = ruleTextCache.get(key);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    ruleTextByObject.set(r, hit);
+    return hit;
+  }
   const one = dumpRuleSet({ rules: [r], terminal: false });
   if (!one.startsWith(DUMP_HEAD) || !one.endsWith(DUMP_TAIL)) throw new Error('unexpected PyYAML dump of a rule');
   const text = one.slice(DUMP_HEAD.length, one.length - DUMP_TAIL.length);
   if (ruleTextCache.size >= RULE_TEXT_CACHE_MAX) ruleTextCache.clear();
   ruleTextCache.set(key, text);
+  ruleTextByObject.set(r, text);
   return text;
 }
 
@@ -178,16 +187,21 @@ export function emitRuleSetWhole(rs: RuleSet): string {
   return dumpRuleSet(rs);
 }
 
-/** Find-or-create the rule with exactly this pattern and add the user to the level (pure; input untouched). */
+/**
+ * Find-or-create the rule with exactly this pattern and add the user to the level (pure; input untouched). The
+ * result shares every rule it does not change with the input (rules are never mutated), so an edit of a file with
+ * thousands of rules copies one array of references, not every rule.
+ */
 export function addUser(rs: RuleSet, pattern: string, level: AccessLevel, user: string): RuleSet {
-  const rules = rs.rules.map((r) => ({ pattern: r.pattern, access: { admin: [...r.access.admin], read: [...r.access.read], write: [...r.access.write] } }));
-  let rule = rules.find((r) => r.pattern === pattern);
-  if (rule === undefined) {
-    rule = { pattern, access: { admin: [], read: [], write: [] } };
-    rules.push(rule);
-  }
-  const list = rule.access[level];
-  if (!list.includes(user)) list.push(user);
+  const i = rs.rules.findIndex((r) => r.pattern === pattern);
+  const old = i >= 0 ? rs.rules[i]! : undefined;
+  if (old && old.access[level].includes(user)) return { rules: [...rs.rules], terminal: rs.terminal };
+  const access: Access = old ? { admin: [...old.access.admin], read: [...old.access.read], write: [...old.access.write] } : { admin: [], read: [], write: [] };
+  access[level].push(user);
+  const rule: Rule = { pattern, access };
+  const rules = [...rs.rules];
+  if (i >= 0) rules[i] = rule;
+  else rules.push(rule);
   return { rules, terminal: rs.terminal };
 }
 
