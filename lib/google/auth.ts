@@ -176,6 +176,7 @@ export function loadAuth(tokenPath: string, opts: LoadAuthOptions = {}): GoogleA
       expiryMs: t.expiry_date ?? undefined,
       refreshToken: t.refresh_token || current.credentials.refreshToken,
     };
+    const replaced = current.credentials.accessToken;
     current = { ...current, credentials: { ...current.credentials, ...next } };
     // Re-read: another process (the other service, the Python tool) may have rewritten the file since we loaded it.
     let base: TokenFile | undefined;
@@ -201,8 +202,17 @@ export function loadAuth(tokenPath: string, opts: LoadAuthOptions = {}): GoogleA
         opts.log?.warn({ file: tokenPath }, 'The Google token file now holds another sign-in; leaving it alone');
         return;
       }
-      if (base.credentials.expiryMs !== undefined && next.expiryMs !== undefined && base.credentials.expiryMs > next.expiryMs && theirs === next.refreshToken) {
-        return; // someone saved a newer access token for the same grant
+      const theirAccess = base.credentials.accessToken;
+      if (
+        theirAccess !== replaced &&
+        base.credentials.expiryMs !== undefined &&
+        next.expiryMs !== undefined &&
+        base.credentials.expiryMs > next.expiryMs &&
+        theirs === next.refreshToken
+      ) {
+        // Someone saved a newer access token for the same grant. (The token we refreshed away from does not count,
+        // whatever its expiry says: Google refused it before its time.)
+        return;
       }
     }
     const out: TokenFile = base

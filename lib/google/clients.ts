@@ -33,10 +33,41 @@ export function makeGmail(auth: OAuth2Client, env: NodeJS.ProcessEnv = process.e
 export function makeOAuthClient(opts: { clientId?: string; clientSecret?: string; tokenUrl?: string }, env: NodeJS.ProcessEnv = process.env): OAuth2Client {
   const { OAuth2Client: Client } = require('google-auth-library') as typeof import('google-auth-library');
   const { oauthTokenUrl } = require('./root-url') as typeof import('./root-url');
-  return new Client({
+  const client = new Client({
     clientId: opts.clientId,
     clientSecret: opts.clientSecret,
     endpoints: { oauth2TokenUrl: oauthTokenUrl(env, opts.tokenUrl) },
     transporterOptions: { fetchImplementation: globalThis.fetch as never },
   });
+  // google-auth-library asks gaxios to retry its token requests (OAuth2Client.RETRY_CONFIG) and our API calls
+  // retry too (retry.ts): a failing token endpoint would be hit attempts × 4 times. Exactly one layer retries:
+  // ours, which sees a failed refresh as "not sent" and retries the whole call. An authorization code (the
+  // desktop flow) is single-use, so retrying its exchange blindly was never right either.
+  const transporter = client.transporter;
+  const request = transporter.request.bind(transporter);
+  transporter.request = ((o: Parameters<typeof request>[0]) => request({ ...o, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } })) as typeof transporter.request;
+  return client;
+}
+
+/** The access token `client` holds now (what an attempt starting now will send, unless it refreshes first). */
+export function currentAccessToken(client: OAuth2Client): string | null | undefined {
+  return (client as Partial<OAuth2Client>).credentials?.access_token;
+}
+
+/**
+ * The `onUnauthorized` hook of `withRetry` (retry.ts) for calls made with `client`. google-auth-library refreshes an
+ * access token only when its expiry says so (or on a 401 when no expiry is known, which we never leave unset);
+ * a token Google refuses *before* its expiry (clock skew, revoked early) would otherwise stay in use until it
+ * expires, and the services would tell the user to sign in again although the refresh token is fine. Given the
+ * token the failed attempt started with (`currentAccessToken` before it), the hook marks that token expired so the
+ * next attempt refreshes first; when the client already holds another token (a concurrent call refreshed, or the
+ * attempt refreshed before sending), it just lets the call try again. False when there is no refresh token.
+ */
+export function reauthorizer(client: OAuth2Client): (tokenAtStart: string | null | undefined) => boolean {
+  return (tokenAtStart) => {
+    const c = (client as Partial<OAuth2Client>).credentials;
+    if (!c?.refresh_token) return false;
+    if (c.access_token === tokenAtStart) client.setCredentials({ ...c, expiry_date: 1 });
+    return true;
+  };
 }

@@ -13,7 +13,7 @@
 import type { drive_v3 } from '@googleapis/drive';
 import type { OAuth2Client } from 'google-auth-library';
 import { Readable } from 'node:stream';
-import { callOptions, makeDrive } from './clients';
+import { callOptions, makeDrive, reauthorizer, currentAccessToken } from './clients';
 import { DriveQuery, fields, FileField, FOLDER_MIME, q } from './query';
 import { gaxiosNoRetry, GoogleApiError, RetryPolicy, withRetry } from './retry';
 
@@ -277,14 +277,18 @@ export function createDriveApi(auth: OAuth2Client, opts: DriveApiOptions = {}): 
   /** Per-call gaxios options: root URL (uploads!), no gaxios retries, the attempt's timeout. */
   const call = (timeoutMs: number, extra: Record<string, unknown> = {}) => ({ ...rootOpts, ...gaxiosNoRetry(), timeout: timeoutMs, ...extra });
 
-  const run = <T>(route: string, idempotent: boolean, fn: (timeoutMs: number, attempt: number) => Promise<T>): Promise<T> =>
-    withRetry(
+  const reauth = reauthorizer(auth);
+  const run = <T>(route: string, idempotent: boolean, fn: (timeoutMs: number, attempt: number) => Promise<T>): Promise<T> => {
+    let tokenAtStart: string | null | undefined;
+    return withRetry(
       ({ timeoutMs, attempt }) => {
+        tokenAtStart = currentAccessToken(auth);
         opts.onCall?.(route);
         return fn(timeoutMs, attempt);
       },
-      { ...retryPolicy, route, idempotent },
+      { ...retryPolicy, route, idempotent, onUnauthorized: () => reauth(tokenAtStart) },
     );
+  };
 
   // --- files.list with paging -----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@
  */
 import type { gmail_v1 } from '@googleapis/gmail';
 import type { OAuth2Client } from 'google-auth-library';
-import { callOptions, makeGmail } from './clients';
+import { callOptions, makeGmail, reauthorizer, currentAccessToken } from './clients';
 import { gaxiosNoRetry, GoogleApiError, RetryPolicy, withRetry } from './retry';
 import { toGmailRaw } from '../mail/message';
 
@@ -155,8 +155,17 @@ export function createGmailApi(auth: OAuth2Client, opts: GmailApiOptions = {}): 
   let client: gmail_v1.Gmail | undefined;
   const gmail = (): gmail_v1.Gmail => (client ??= makeGmail(auth, env));
   const call = (timeoutMs: number) => ({ ...rootOpts, ...gaxiosNoRetry(), timeout: timeoutMs });
-  const run = <T>(route: string, idempotent: boolean, fn: (timeoutMs: number) => Promise<T>): Promise<T> =>
-    withRetry(({ timeoutMs }) => fn(timeoutMs), { ...retryPolicy, route, idempotent });
+  const reauth = reauthorizer(auth);
+  const run = <T>(route: string, idempotent: boolean, fn: (timeoutMs: number) => Promise<T>): Promise<T> => {
+    let tokenAtStart: string | null | undefined;
+    return withRetry(
+      ({ timeoutMs }) => {
+        tokenAtStart = currentAccessToken(auth);
+        return fn(timeoutMs);
+      },
+      { ...retryPolicy, route, idempotent, onUnauthorized: () => reauth(tokenAtStart) },
+    );
+  };
 
   async function listMessages(q: string, o: ListMessagesOptions = {}) {
     const res = await run('gmail.messages.list', true, (timeout) =>

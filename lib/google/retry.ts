@@ -18,7 +18,8 @@
  * | reason backendError / internalError (any status)                     | retry           | **no** (unless the status is 429/503) |
  * | ECONNRESET, EPIPE, socket hang up, `fetch failed`, other side closed | retry           | **no**: the request may have arrived |
  * | ETIMEDOUT / timeout of an attempt                                    | retry           | **no**: the request may still be running |
- * | 403 other reasons (insufficientFilePermissions, quotaExceeded, …), 400, 401, 404, 409, 412 … | no | no |
+ * | HTTP 401 from the API with a refresh token at hand (`onUnauthorized`) | once, refreshed first | once, refreshed first: a 401 did no work |
+ * | 403 other reasons (insufficientFilePermissions, quotaExceeded, …), 400, 401 again, 404, 409, 412 … | no | no |
  *
  * A duplicate Drive file or a duplicate e-mail is worse than a delay: a non-idempotent call that failed
  * ambiguously is surfaced to the caller, who can check (e.g. `findByRfc822MsgId`) before trying again.
@@ -61,6 +62,13 @@ export interface RetryOptions extends Partial<RetryPolicy> {
   route: string;
   /** False for calls that create something (files.create, permissions.create, messages.send). */
   idempotent: boolean;
+  /**
+   * Called on an HTTP 401 from the API (not from the token endpoint), at most once per call: returns true when it
+   * made the credentials refresh before the next attempt (an access token Google refused before its expiry:
+   * clock skew, a token revoked early). That attempt follows at once and is not counted against `maxAttempts`;
+   * a 401 is never processed by Google, so this holds for non-idempotent calls too. See `reauthorizer` in clients.ts.
+   */
+  onUnauthorized?: () => boolean;
 }
 
 export interface AttemptInfo {
@@ -339,12 +347,13 @@ export function backoffDelay(retry: number, policy: Pick<RetryPolicy, 'baseDelay
  * network failures; other errors (bugs) are rethrown untouched on the first occurrence.
  */
 export async function withRetry<T>(fn: (info: AttemptInfo) => Promise<T>, options: RetryOptions): Promise<T> {
-  const { route, idempotent, ...overrides } = options;
+  const { route, idempotent, onUnauthorized, ...overrides } = options;
   const p: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (p as unknown as Record<string, unknown>)[k] = v;
   if (!(p.maxAttempts >= 1)) throw new TypeError('maxAttempts must be at least 1');
   const start = p.now();
   const deadline = start + p.deadlineMs;
+  let reauthorized = false;
   for (let attempt = 1; ; attempt++) {
     const left = deadline - p.now();
     try {
@@ -353,6 +362,13 @@ export async function withRetry<T>(fn: (info: AttemptInfo) => Promise<T>, option
       const err = toGoogleApiError(e, route, p.now());
       if (!(err instanceof GoogleApiError)) throw err;
       err.attempts = attempt;
+      if (err.status === 401 && !err.duringTokenRefresh && !reauthorized && onUnauthorized && p.now() < deadline) {
+        reauthorized = true;
+        if (onUnauthorized()) {
+          attempt--; // the refreshed attempt is extra: the 401 used none of the call's budget
+          continue;
+        }
+      }
       if (attempt >= p.maxAttempts || !isRetryable(err, idempotent)) throw err;
       const backoff = backoffDelay(attempt, p);
       const delay = err.retryAfterMs !== undefined ? Math.max(backoff, err.retryAfterMs) : backoff;

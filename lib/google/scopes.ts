@@ -53,7 +53,15 @@ export function missingScopes(granted: readonly string[], needed: readonly strin
   return needed.filter((s) => !hasScope(granted, s));
 }
 
-/** `https://www.googleapis.com/auth/drive` → `drive`, for messages. */
+/**
+ * `https://www.googleapis.com/auth/drive` → `drive`, for messages. Anything that does not look like a scope (a
+ * hand-edited file may hold a token where its scopes belong) is shown as `(not a scope)`: messages never echo secrets.
+ */
 export function shortScope(s: string): string {
-  return s.startsWith('https://www.googleapis.com/auth/') ? s.slice('https://www.googleapis.com/auth/'.length) : s;
+  if (s.startsWith('https://www.googleapis.com/auth/')) {
+    const rest = s.slice('https://www.googleapis.com/auth/'.length);
+    return /^[a-z][\w.\-]{0,79}$/i.test(rest) ? rest : '(not a scope)';
+  }
+  if (s === 'https://mail.google.com/' || s === 'openid' || s === 'email' || s === 'profile') return s;
+  return /^https:\/\/[\w.\-]+\/[\w.\-/]{0,80}$/.test(s) ? s : '(not a scope)';
 }

@@ -167,7 +167,9 @@ export function parseTokenFile(text: string, file: string, opts: ParseOptions = 
   if (!isObject(value)) throw bad(file, 'not a JSON object (expected an OAuth token file)');
   const obj = value;
   if (obj.type !== undefined && obj.type !== null && obj.type !== 'authorized_user') {
-    const t = typeof obj.type === 'string' ? `'${obj.type}'` : 'an unexpected value';
+    // Name the value only when it looks like a credential type (service_account, external_account, …): a file
+    // mixed up by hand may hold a secret in any field, and messages never show secrets.
+    const t = typeof obj.type === 'string' && /^[a-z][a-z_]{0,39}$/.test(obj.type) ? `'${obj.type}'` : 'an unexpected value';
     throw bad(file, `"type" is ${t}; syft-bg needs an OAuth user token ("authorized_user"), e.g. from 'syft-bg init'`);
   }
   const shape = detectShape(obj);

@@ -205,6 +205,18 @@ describe('loadAuth: refresh and write-back', () => {
     // https://mail.google.com/ covers gmail.modify.
     fs.writeFileSync(file, pyToken(u, { scopes: ['https://mail.google.com/', DRIVE] }));
     expect(loadAuth(file, { env, scopes: [GMAIL, DRIVE] }).scopes).toEqual(['https://mail.google.com/', DRIVE]);
+    // Whatever sits in "scopes" is not echoed unless it is a scope (a hand-edited file may hold a token there).
+    fs.writeFileSync(file, pyToken(u, { scopes: [u.refreshToken, DRIVE] }));
+    const e = (() => {
+      try {
+        loadAuth(file, { env, scopes: [GMAIL] });
+      } catch (x) {
+        return x as Error;
+      }
+      throw new Error('loadAuth accepted a token without gmail.modify');
+    })();
+    expect(e.message).toContain('does not allow gmail.modify (it has (not a scope), drive)');
+    expectClean(e.message);
   });
 });
 

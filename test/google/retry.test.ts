@@ -338,6 +338,58 @@ describe('withRetry', () => {
   });
 });
 
+describe('withRetry: onUnauthorized (an access token refused before its expiry)', () => {
+  const unauthorized = () => apiError(401, 'authError');
+
+  it('on a 401, asks the hook once and retries at once without using an attempt', async () => {
+    const c = fakeClock();
+    const { fn, calls } = failing([unauthorized()]);
+    let asked = 0;
+    const r = await withRetry(fn, { ...c.policy, route: 'r', idempotent: false, maxAttempts: 1, onUnauthorized: () => (asked++, true) });
+    expect(r).toBe('ok');
+    expect(asked).toBe(1);
+    expect(calls.map((x) => x.attempt)).toEqual([1, 1]);
+    expect(c.sleeps).toEqual([]);
+  });
+
+  it('a second 401 in the same call is not retried again', async () => {
+    const c = fakeClock();
+    const { fn, calls } = failing([unauthorized(), unauthorized()]);
+    let asked = 0;
+    const e = await withRetry(fn, { ...c.policy, route: 'r', idempotent: true, maxAttempts: 5, onUnauthorized: () => (asked++, true) }).catch((x: unknown) => x);
+    expect((e as GoogleApiError).status).toBe(401);
+    expect(asked).toBe(1);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a hook that cannot refresh (no refresh token) leaves the 401 fatal', async () => {
+    const c = fakeClock();
+    const { fn, calls } = failing([unauthorized()]);
+    const e = await withRetry(fn, { ...c.policy, route: 'r', idempotent: true, onUnauthorized: () => false }).catch((x: unknown) => x);
+    expect((e as GoogleApiError).status).toBe(401);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a 401 from the token endpoint itself (the refresh) does not call the hook', async () => {
+    const c = fakeClock();
+    const { fn, calls } = failing([apiError(401, undefined, { url: 'https://oauth2.googleapis.com/token' })]);
+    let asked = 0;
+    const e = await withRetry(fn, { ...c.policy, route: 'r', idempotent: true, onUnauthorized: () => (asked++, true) }).catch((x: unknown) => x);
+    expect((e as GoogleApiError).duringTokenRefresh).toBe(true);
+    expect(asked).toBe(0);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('403s (rate limits, permissions) never call the hook', async () => {
+    const c = fakeClock();
+    const { fn } = failing([apiError(403, 'rateLimitExceeded'), apiError(403, 'insufficientFilePermissions')]);
+    let asked = 0;
+    const e = await withRetry(fn, { ...c.policy, route: 'r', idempotent: true, onUnauthorized: () => (asked++, true) }).catch((x: unknown) => x);
+    expect((e as GoogleApiError).reason).toBe('insufficientFilePermissions');
+    expect(asked).toBe(0);
+  });
+});
+
 describe('real network error shapes through gaxios', () => {
   // The gaxios copy google-auth-library uses, with Node's fetch (as makeOAuthClient configures it).
   const { Gaxios } = require('gaxios') as typeof import('gaxios');

@@ -302,6 +302,10 @@ describe('errors name the file and the key, never a value', () => {
     const sa = errorOf(() => parseTokenFile('{"type": "service_account", "private_key": "-----BEGIN SECRET", "client_id": "c"}', F));
     expect(sa.message).toContain("'service_account'");
     expect(sa.message).not.toContain('BEGIN SECRET');
+    // A secret in "type" (a file mixed up by hand) is not echoed either.
+    const leaked = errorOf(() => parseTokenFile('{"type": "1//0gSECRET-refresh", "refresh_token": "r", "client_id": "c", "client_secret": "s"}', F));
+    expect(leaked.message).toContain('"type" is an unexpected value');
+    expect(leaked.message).not.toContain('SECRET');
   });
 });
 
