@@ -89,7 +89,7 @@ export function updateConfig(home: ConfigHome, mutate: (doc: Document) => void):
       const parsed = parseYaml(text as string);
       doc = parsed.doc;
       lc = parsed.lineCounter;
-      if (doc.errors.length > 0) throw new ConfigError(file, yamlErrorsToProblems(doc.errors), `Cannot update ${file}; fix it first:`);
+      if (doc.errors.length > 0) throw new ConfigError(file, yamlErrorsToProblems(doc.errors, doc), `Cannot update ${file}; fix it first:`);
       const root = doc.contents;
       const rootValue = root === null ? null : doc.toJS({ maxAliasCount: 1000 });
       if (rootValue !== null && rootValue !== undefined && (typeof rootValue !== 'object' || Array.isArray(rootValue))) {

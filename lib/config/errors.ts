@@ -188,14 +188,45 @@ export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
     .map((x) => x.p);
 }
 
-/** YAML parser errors → problems: `YAML syntax error: <the parser's reason>`. */
-export function yamlErrorsToProblems(errors: readonly YAMLError[]): ConfigProblem[] {
+/**
+ * YAML parser errors → problems: `YAML syntax error: <the parser's reason>`. With the document, a duplicate key is
+ * named by its key path (`notify.interval: this key appears twice …`), which the parser's message does not give.
+ */
+export function yamlErrorsToProblems(errors: readonly YAMLError[], doc?: Document): ConfigProblem[] {
   return sortProblems(
     errors.map((e) => {
       const first = e.message.split('\n')[0] ?? e.message;
       const reason = first.replace(/ at line \d+, column \d+:?\s*$/, '').trim();
       const pos = e.linePos?.[0];
-      return { path: [], message: `YAML syntax error: ${reason}`, ...(pos ? { line: pos.line, col: pos.col } : {}) };
+      const at = pos ? { line: pos.line, col: pos.col } : {};
+      if (e.code === 'DUPLICATE_KEY' && doc) {
+        const keyPath = keyPathAt(doc.contents, e.pos[0], []);
+        if (keyPath && keyPath.length > 0) {
+          const parent = formatPath(keyPath.slice(0, -1));
+          return { path: keyPath, message: `this key appears twice${parent ? ` in ${parent}` : ' at the top level'}; YAML keys must be unique (keep one)`, ...at };
+        }
+      }
+      return { path: [], message: `YAML syntax error: ${reason}`, ...at };
     }),
   );
+}
+
+/** The key path of the mapping key that starts at `offset`, if any (the duplicate a DUPLICATE_KEY error points at). */
+function keyPathAt(node: unknown, offset: number, prefix: PropertyKey[]): PropertyKey[] | undefined {
+  const Y = yamlLib();
+  if (Y.isMap(node)) {
+    for (const pair of node.items) {
+      const k = pair.key as { range?: [number, number, number]; value?: unknown } | null;
+      const name: PropertyKey = Y.isScalar(k) ? (typeof k.value === 'number' ? String(k.value) : String(k.value)) : String(k);
+      if (k && Array.isArray(k.range) && k.range[0] === offset) return [...prefix, name];
+      const inner = keyPathAt(pair.value, offset, [...prefix, name]);
+      if (inner) return inner;
+    }
+  } else if (Y.isSeq(node)) {
+    for (let i = 0; i < node.items.length; i++) {
+      const inner = keyPathAt(node.items[i], offset, [...prefix, i]);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }

@@ -73,7 +73,7 @@ export function parseConfigText(text: string, file: string, homeDir: string, opt
   const env = envOf(opts);
   if (text.trim() === '') return { ...defaultLoadedConfig(file, homeDir, env), exists: true, empty: true, text };
   const { doc, lineCounter } = parseYaml(text);
-  if (doc.errors.length > 0) throw new ConfigError(file, yamlErrorsToProblems(doc.errors));
+  if (doc.errors.length > 0) throw new ConfigError(file, yamlErrorsToProblems(doc.errors, doc));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 1000 });

@@ -146,7 +146,7 @@ describe('updateConfig refuses to write invalid configurations', () => {
   it('a file with a YAML syntax error is not edited', () => {
     write(t.home.config, 'do_email: a@b.io\ndo_email: c@d.io\n');
     expect(() => updateConfig(t.home, (doc) => setIn(doc, ['notify', 'interval'], 1))).toThrow(
-      `Cannot update ${t.home.config}; fix it first:\n${t.home.config}:2:1: YAML syntax error: Map keys must be unique`,
+      `Cannot update ${t.home.config}; fix it first:\n${t.home.config}:2:1: do_email: this key appears twice at the top level; YAML keys must be unique (keep one)`,
     );
     expect(read(t.home.config)).toBe('do_email: a@b.io\ndo_email: c@d.io\n');
   });

@@ -91,7 +91,12 @@ describe('ConfigError messages', () => {
     expect(errorOf('notify:\n\tinterval: 5\n').message).toBe(`${FILE}:2:1: YAML syntax error: Tabs are not allowed as indentation`);
 
     const dup = errorOf('do_email: a@b.io\ndo_email: c@d.io\n');
-    expect(dup.message).toBe(`${FILE}:2:1: YAML syntax error: Map keys must be unique`);
+    expect(dup.message).toBe(`${FILE}:2:1: do_email: this key appears twice at the top level; YAML keys must be unique (keep one)`);
+    // Nested: named by its key path.
+    const nested = errorOf('notify:\n  interval: 5\n  monitor_jobs: true\n  interval: 6\n');
+    expect(nested.message).toBe(`${FILE}:4:3: notify.interval: this key appears twice in notify; YAML keys must be unique (keep one)`);
+    const deep = errorOf('approve:\n  auto_approvals:\n    objects:\n      a:\n        file_paths: []\n        file_paths: []\n');
+    expect(deep.message).toBe(`${FILE}:6:9: approve.auto_approvals.objects.a.file_paths: this key appears twice in approve.auto_approvals.objects.a; YAML keys must be unique (keep one)`);
 
     const quote = errorOf('do_email: "a@b.io\n');
     expect(quote.message).toBe(`${FILE}:2:1: YAML syntax error: Missing closing "quote`);
