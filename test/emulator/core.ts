@@ -9,7 +9,10 @@ import { AddressInfo } from 'node:net';
 
 export interface User {
   email: string;
-  /** OAuth client this user's tokens were issued to. */
+  /**
+   * In a {@link RequestContext}: the OAuth client the request's access token was issued to (what Drive keys
+   * `appProperties` by). In `World.users`: the client of the user's first grant.
+   */
   clientId: string;
 }
 
@@ -17,12 +20,23 @@ export interface IssuedToken {
   email: string;
   scopes: string[];
   expiresAt: number;
+  /** The OAuth client the token was issued to (token endpoint: the authenticated client_id). */
+  clientId: string;
   /** The refresh token (grant) this access token was issued from, so revoking one revokes the other. */
   refreshToken?: string;
 }
 
+/**
+ * The OAuth client of tokens made by `POST /__admin/users` (and `--users`, `World.addUser`) when no client is named;
+ * registered on first use with a random secret (returned with the user's tokens).
+ */
+export const DEFAULT_CLIENT_ID = 'emulator-default-client.apps.googleusercontent.com';
+
 export interface Fault {
-  /** Route key, e.g. `drive.files.list`, or `*` for every route. */
+  /**
+   * Route key, e.g. `drive.files.list`; `*` for every API route; or a prefix ending in `*`, e.g. `drive.upload.*`.
+   * Admin routes (`/__admin/…`) are never faulted.
+   */
   route: string;
   /** HTTP status to answer with (with a Google error body). */
   status?: number;
@@ -45,7 +59,7 @@ export interface RequestContext {
   params: Record<string, string>;
   /** Raw request body. */
   body: Buffer;
-  /** The authenticated user (routes registered with auth: true). */
+  /** The authenticated user and the OAuth client of its access token (routes registered with auth: true). */
   user: User;
   route: string;
 }
@@ -58,6 +72,8 @@ interface Route {
   pattern: RegExp;
   names: string[];
   auth: boolean;
+  /** Under `/__admin/`: test plumbing, not API traffic (no counters, no faults). */
+  admin: boolean;
   handler: Handler;
 }
 
@@ -117,8 +133,12 @@ export class World {
   /** OAuth clients: id → secret */
   readonly clients = new Map<string, string>();
   faults: Fault[] = [];
+  /** API requests per route key (admin routes are not counted). */
   readonly counters = new Map<string, number>();
-  /** Access token lifetime in seconds (short, so refresh paths get exercised). */
+  /**
+   * Lifetime in seconds of access tokens issued from now on (Google's: 3600, the default). Set with
+   * `--token-lifetime` or `POST /__admin/oauth/lifetime`; `reset()` keeps it.
+   */
   tokenLifetimeS = 3600;
   /** Free-form per-module state (drive, gmail). */
   readonly modules = new Map<string, unknown>();
@@ -130,21 +150,47 @@ export class World {
     return { clientId, clientSecret: secret };
   }
 
-  /** Create (or fetch) a user and issue a fresh access + refresh token for it. */
+  /** The {@link DEFAULT_CLIENT_ID} client, registered on first use. */
+  defaultClient(): { clientId: string; clientSecret: string } {
+    const secret = this.clients.get(DEFAULT_CLIENT_ID);
+    return secret !== undefined ? { clientId: DEFAULT_CLIENT_ID, clientSecret: secret } : this.addClient(DEFAULT_CLIENT_ID);
+  }
+
+  /**
+   * Create (or fetch) a user and issue a fresh grant (access + refresh token) for it, to `opts.clientId` (which must
+   * be registered) or to the default client {@link DEFAULT_CLIENT_ID}.
+   */
   addUser(email: string, opts: { clientId?: string; scopes?: string[] } = {}) {
-    const client = opts.clientId ? { clientId: opts.clientId, clientSecret: this.clients.get(opts.clientId)! } : this.addClient();
+    let client: { clientId: string; clientSecret: string };
+    if (opts.clientId !== undefined) {
+      const secret = this.clients.get(opts.clientId);
+      if (secret === undefined) throw new HttpError(400, `Unknown OAuth client ${opts.clientId}: create it with POST /__admin/clients first`, 'badRequest');
+      client = { clientId: opts.clientId, clientSecret: secret };
+    } else client = this.defaultClient();
     if (!this.users.has(email)) this.users.set(email, { email, clientId: client.clientId });
     const scopes = opts.scopes ?? ['https://www.googleapis.com/auth/drive', 'https://www.googleapis.com/auth/gmail.modify'];
     const refreshToken = newId('1//');
     this.refreshTokens.set(refreshToken, { email, clientId: client.clientId, scopes });
-    const accessToken = this.issueAccessToken(email, scopes, refreshToken);
+    const accessToken = this.issueAccessToken(email, scopes, client.clientId, refreshToken);
     return { email, accessToken, refreshToken, clientId: client.clientId, clientSecret: client.clientSecret, scopes };
   }
 
-  issueAccessToken(email: string, scopes: string[], refreshToken?: string): string {
+  issueAccessToken(email: string, scopes: string[], clientId: string, refreshToken?: string): string {
     const t = newId('ya29.');
-    this.tokens.set(t, { email, scopes, expiresAt: this.now() + this.tokenLifetimeS * 1000, refreshToken });
+    this.tokens.set(t, { email, scopes, expiresAt: this.now() + this.tokenLifetimeS * 1000, clientId, refreshToken });
     return t;
+  }
+
+  /**
+   * The caller of an API request from its `Authorization: Bearer` header: the user and the OAuth client of the
+   * token, or undefined for a missing, unknown or expired token or a removed user (Google answers 401).
+   */
+  authenticate(authorization: string | undefined): User | undefined {
+    const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+    const tok = m ? this.tokens.get(m[1]!.trim()) : undefined;
+    const user = tok ? this.users.get(tok.email) : undefined;
+    if (!tok || !user || tok.expiresAt <= this.now()) return undefined;
+    return { email: user.email, clientId: tok.clientId };
   }
 
   count(route: string): void {
@@ -194,7 +240,12 @@ export class Router {
         }) +
         '$',
     );
-    this.routes.push({ key, method, pattern, names, auth: opts.auth ?? true, handler });
+    this.routes.push({ key, method, pattern, names, auth: opts.auth ?? true, admin: path.startsWith('/__admin/'), handler });
+  }
+
+  /** The distinct route keys of API (non-admin) routes. */
+  apiKeys(): string[] {
+    return [...new Set(this.routes.filter((r) => !r.admin).map((r) => r.key))];
   }
 
   match(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
@@ -244,10 +295,11 @@ export async function startServer(modules: Module[], opts: { port?: number; host
       return;
     }
     const { route, params } = found;
-    if (!route.key.startsWith('admin.')) world.count(route.key);
+    // Counters and faults are for API traffic only: benchmarks count Drive calls with them.
+    if (!route.admin) world.count(route.key);
     try {
       const body = await readBody(req);
-      if (!route.key.startsWith('admin.')) {
+      if (!route.admin) {
         const fault = world.takeFault(route.key);
         if (fault) {
           if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
@@ -264,17 +316,14 @@ export async function startServer(modules: Module[], opts: { port?: number; host
       }
       let user: User | undefined;
       if (route.auth) {
-        const h = req.headers.authorization ?? '';
-        const m = /^Bearer\s+(.+)$/i.exec(h);
-        const tok = m ? world.tokens.get(m[1]!.trim()) : undefined;
-        if (!tok || tok.expiresAt <= world.now()) {
+        user = world.authenticate(req.headers.authorization);
+        if (!user) {
           // https://developers.google.com/workspace/drive/api/guides/handle-errors#resolve_a_401_error_invalid_credentials
           sendJson(res, 401, errorBody(401, 'Request had invalid authentication credentials.', 'authError'), {
             'www-authenticate': 'Bearer realm="https://accounts.google.com/"',
           });
           return;
         }
-        user = world.users.get(tok.email);
       }
       await route.handler({ req, res, url, params, body, user: user ?? { email: '', clientId: '' }, route: route.key });
     } catch (e) {
@@ -311,25 +360,81 @@ function defaultReason(status: number): string {
   return 'badRequest';
 }
 
+/** An admin request body: JSON (an empty body is `{}`); anything else is 400, never an "Emulator bug" 500. */
+export function adminJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (e) {
+    throw new HttpError(400, `Invalid JSON payload received: ${(e as Error).message}`, 'parseError');
+  }
+}
+
+/** An admin request body that must be a JSON object. */
+export function adminObject(body: Buffer): Record<string, unknown> {
+  const v = adminJson(body);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'Expected a JSON object', 'badRequest');
+  return v as Record<string, unknown>;
+}
+
+const FAULT_KEYS = new Set(['route', 'status', 'reason', 'retryAfter', 'latencyMs', 'drop', 'count']);
+
 /**
- * Admin endpoints (no auth) for tests and benchmarks:
- * - `POST /__admin/users {email, scopes?, clientId?}` → `{email, accessToken, refreshToken, clientId, clientSecret}`
+ * Check one fault of `POST /__admin/faults`: known fields of the right types, and a route that exists (`*`, a key
+ * of an API route, or a prefix ending in `*` that matches at least one), so that a typo never silently fails to fire.
+ */
+export function validateFault(v: unknown, routes: readonly string[], where = 'fault'): Fault {
+  const bad = (msg: string) => new HttpError(400, `${where}: ${msg}`, 'badRequest');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('expected an object {route, status?, reason?, retryAfter?, latencyMs?, drop?, count?}');
+  const f = v as Record<string, unknown>;
+  const unknown = Object.keys(f).filter((k) => !FAULT_KEYS.has(k));
+  if (unknown.length > 0) throw bad(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${[...FAULT_KEYS].join(', ')})`);
+  if (typeof f.route !== 'string' || f.route === '') throw bad('route is required (a route key such as drive.files.list, or *)');
+  const route = f.route;
+  const known = route.endsWith('*') ? routes.some((r) => r.startsWith(route.slice(0, -1))) : routes.includes(route);
+  if (!known) throw bad(`unknown route '${route}'; known routes: ${[...routes].sort().join(', ')}`);
+  const int = (k: string, ok: (n: number) => boolean, what: string) => {
+    if (f[k] === undefined) return;
+    if (typeof f[k] !== 'number' || !Number.isInteger(f[k]) || !ok(f[k] as number)) throw bad(`${k} must be ${what}`);
+  };
+  int('status', (n) => n >= 400 && n <= 599, 'an HTTP error status (400-599)');
+  int('retryAfter', (n) => n >= 0, 'a whole number of seconds >= 0');
+  int('latencyMs', (n) => n >= 0, 'a whole number of milliseconds >= 0');
+  int('count', (n) => n >= 1 || n === -1, 'a number of requests >= 1, or -1 for every request');
+  if (f.reason !== undefined && typeof f.reason !== 'string') throw bad('reason must be a string');
+  if (f.drop !== undefined && typeof f.drop !== 'boolean') throw bad('drop must be true or false');
+  if (f.status === undefined && f.latencyMs === undefined && f.drop !== true) throw bad('a fault needs status, latencyMs or drop: true');
+  return f as unknown as Fault;
+}
+
+/**
+ * Admin endpoints (no auth) for tests and benchmarks. They are not API traffic: neither counted nor faulted.
+ * - `POST /__admin/users {email, scopes?, clientId?}` → `{email, accessToken, refreshToken, clientId, clientSecret, scopes}`.
+ *   Without `clientId` the tokens belong to the default client {@link DEFAULT_CLIENT_ID}; a `clientId` must have been
+ *   created with `POST /__admin/clients`. Calling it again for the same e-mail adds a grant (e.g. for another client).
  * - `POST /__admin/clients` → `{clientId, clientSecret}`
- * - `POST /__admin/faults [Fault...]` (appends), `DELETE /__admin/faults`
- * - `GET /__admin/counters` → `{route: count}`; `DELETE /__admin/counters`
- * - `POST /__admin/reset`
+ * - `POST /__admin/faults Fault | Fault[]` (appends; 400 for invalid JSON, an unknown route or field), `DELETE /__admin/faults`
+ * - `GET /__admin/counters` → `{route: count}` (API routes only); `DELETE /__admin/counters`
+ * - `POST /__admin/reset` (everything but the configured token lifetime)
  */
 function registerAdmin(router: Router, world: World): void {
-  const json = (b: Buffer) => (b.length ? JSON.parse(b.toString('utf8')) : {});
   router.add('admin.users', 'POST', '/__admin/users', (c) => {
-    const b = json(c.body) as { email: string; scopes?: string[]; clientId?: string };
-    if (!b.email) throw new HttpError(400, 'email is required', 'badRequest');
-    sendJson(c.res, 200, world.addUser(b.email, b));
+    const b = adminObject(c.body);
+    if (typeof b.email !== 'string' || b.email.trim() === '') throw new HttpError(400, 'email is required', 'badRequest');
+    if (b.clientId !== undefined && typeof b.clientId !== 'string') throw new HttpError(400, 'clientId must be a string', 'badRequest');
+    if (b.scopes !== undefined && (!Array.isArray(b.scopes) || b.scopes.length === 0 || b.scopes.some((s) => typeof s !== 'string')))
+      throw new HttpError(400, 'scopes must be a non-empty array of strings', 'badRequest');
+    const opts = { ...(b.clientId !== undefined ? { clientId: b.clientId as string } : {}), ...(b.scopes !== undefined ? { scopes: b.scopes as string[] } : {}) };
+    sendJson(c.res, 200, world.addUser(b.email, opts));
   }, { auth: false });
   router.add('admin.clients', 'POST', '/__admin/clients', (c) => sendJson(c.res, 200, world.addClient()), { auth: false });
   router.add('admin.faults.add', 'POST', '/__admin/faults', (c) => {
-    const b = json(c.body) as Fault | Fault[];
-    world.faults.push(...(Array.isArray(b) ? b : [b]));
+    const b = adminJson(c.body);
+    const list = Array.isArray(b) ? b : [b];
+    const routes = router.apiKeys();
+    // All or nothing: one bad fault adds none of them.
+    const faults = list.map((f, i) => validateFault(f, routes, Array.isArray(b) ? `fault ${i}` : 'fault'));
+    world.faults.push(...faults);
     sendJson(c.res, 200, { faults: world.faults });
   }, { auth: false });
   router.add('admin.faults.clear', 'DELETE', '/__admin/faults', (c) => {

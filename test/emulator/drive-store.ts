@@ -17,6 +17,11 @@
  *  - files.delete: "Permanently deletes a file owned by the user without moving it to the trash. ... If the target is
  *    a folder, all descendants owned by the user are also deleted." Descendants owned by others move to their
  *    owner's My Drive (single-parent rule above).
+ *  - `properties` are public, visible to every app; `appProperties` are "A collection of arbitrary key-value pairs
+ *    which are private to the requesting app" (File resource; the "Add custom file properties" guide,
+ *    https://developers.google.com/workspace/drive/api/guides/properties). The app is the OAuth client of the
+ *    request's access token: each client reads, queries (`appProperties has {…}`) and merges only its own keys;
+ *    every user of the same client sees them.
  */
 import * as crypto from 'node:crypto';
 import { HttpError, World } from './core';
@@ -52,7 +57,8 @@ export interface DriveFile {
   mimeType: string;
   owner: string;
   parents: string[];
-  appProperties: Record<string, string>;
+  /** OAuth client id → that app's private properties. */
+  appProperties: Map<string, Record<string, string>>;
   properties: Record<string, string>;
   description?: string;
   starredBy: Set<string>;
@@ -82,6 +88,8 @@ export interface DriveFile {
 export interface UploadSession {
   id: string;
   email: string;
+  /** OAuth client of the token that started the session (for appProperties). */
+  clientId: string;
   /** Set for an update (PATCH /upload/drive/v3/files/{id}). */
   fileId?: string;
   meta: Record<string, unknown>;
@@ -155,6 +163,8 @@ export class Access {
   constructor(
     private readonly store: DriveStore,
     readonly email: string,
+    /** The OAuth client of the request: whose `appProperties` are seen. */
+    readonly clientId = '',
   ) {}
 
   /** Role when addressing the file by id (`anyone` permissions count). */
@@ -309,8 +319,9 @@ export class DriveStore {
     return this.world.now();
   }
 
-  access(email: string): Access {
-    return new Access(this, norm(email));
+  /** Roles of `email`; `clientId` (the request's OAuth client) selects the appProperties seen through it. */
+  access(email: string, clientId = ''): Access {
+    return new Access(this, norm(email), clientId);
   }
 
   newFileId(): string {
@@ -332,7 +343,7 @@ export class DriveStore {
         mimeType: FOLDER_MIME,
         owner: e,
         parents: [],
-        appProperties: {},
+        appProperties: new Map(),
         properties: {},
         starredBy: new Set(),
         explicitlyTrashed: false,
@@ -608,7 +619,8 @@ export class DriveStore {
     return { total, trash };
   }
 
-  createFile(viewerEmail: string, body: unknown, media?: Media): DriveFile {
+  /** files.create; `clientId` is the OAuth client of the request (owner of the `appProperties` given). */
+  createFile(viewerEmail: string, body: unknown, media: Media | undefined, clientId: string): DriveFile {
     const viewer = norm(viewerEmail);
     const m = this.meta(body, 'create');
     const access = this.access(viewer);
@@ -639,7 +651,7 @@ export class DriveStore {
       mimeType,
       owner: viewer,
       parents,
-      appProperties: strip(m.appProperties),
+      appProperties: new Map(),
       properties: strip(m.properties),
       description: m.description,
       starredBy: m.starred ? new Set([viewer]) : new Set(),
@@ -658,6 +670,8 @@ export class DriveStore {
     };
     // Folders and Google Docs types have no binary content (no size/md5Checksum); anything else is a blob, empty
     // for a metadata-only create.
+    const own = strip(m.appProperties);
+    if (Object.keys(own).length > 0) f.appProperties.set(clientId, own);
     if (mimeType !== FOLDER_MIME && !mimeType.startsWith(GOOGLE_APPS)) {
       this.setContent(f, media?.data ?? Buffer.alloc(0));
       f.originalFilename = m.originalFilename ?? name;
@@ -667,11 +681,12 @@ export class DriveStore {
     return f;
   }
 
+  /** files.update; `opts.clientId` is the OAuth client of the request (whose `appProperties` are merged). */
   updateFile(
     viewerEmail: string,
     id: string,
     body: unknown,
-    opts: { addParents?: string[]; removeParents?: string[] } = {},
+    opts: { addParents?: string[]; removeParents?: string[]; clientId: string },
     media?: Media,
   ): DriveFile {
     const viewer = norm(viewerEmail);
@@ -723,10 +738,16 @@ export class DriveStore {
       for (const k of ['appProperties', 'properties'] as const) {
         const patch = m[k];
         if (!patch) continue;
-        // Drive merges: listed keys are set, keys set to null are removed, other keys are kept.
+        // Drive merges: listed keys are set, keys set to null are removed, other keys are kept. appProperties: only
+        // the requesting app's own.
+        const props = k === 'properties' ? f.properties : (f.appProperties.get(opts.clientId) ?? {});
         for (const [key, val] of Object.entries(patch)) {
-          if (val === null) delete f[k][key];
-          else f[k][key] = val;
+          if (val === null) delete props[key];
+          else props[key] = val;
+        }
+        if (k === 'appProperties') {
+          if (Object.keys(props).length > 0) f.appProperties.set(opts.clientId, props);
+          else f.appProperties.delete(opts.clientId);
         }
         modified = true;
       }
@@ -801,23 +822,24 @@ export class DriveStore {
   /**
    * Sorted search results, cached until the next mutation: following `nextPageToken` through a large folder costs
    * one search and one sort, not one per page. Every mutation logs a change, so the change count is the revision.
+   * `cacheKey` must name the viewer, the client (appProperties terms), `q` and the order.
    */
-  listSorted(viewerEmail: string, q: Node | undefined, order: OrderKey[], cacheKey: string): DriveFile[] {
+  listSorted(viewerEmail: string, clientId: string, q: Node | undefined, order: OrderKey[], cacheKey: string): DriveFile[] {
     const rev = this.changes.next;
-    if (this.quirks.listLagMs) return this.sort(this.search(viewerEmail, q), order, viewerEmail);
+    if (this.quirks.listLagMs) return this.sort(this.search(viewerEmail, clientId, q), order, viewerEmail);
     const hit = this.listCache.get(cacheKey);
     if (hit && hit.rev === rev) return hit.files;
-    const files = this.sort(this.search(viewerEmail, q), order, viewerEmail);
+    const files = this.sort(this.search(viewerEmail, clientId, q), order, viewerEmail);
     this.listCache.delete(cacheKey);
     this.listCache.set(cacheKey, { rev, files });
     if (this.listCache.size > 64) this.listCache.delete(this.listCache.keys().next().value!);
     return files;
   }
 
-  /** Files `viewer` can find that match `q` (unsorted). */
-  search(viewerEmail: string, q: Node | undefined): DriveFile[] {
+  /** Files `viewer` can find that match `q` (unsorted); `appProperties has` terms see `clientId`'s properties. */
+  search(viewerEmail: string, clientId: string, q: Node | undefined): DriveFile[] {
     const viewer = norm(viewerEmail);
-    const access = this.access(viewer);
+    const access = this.access(viewer, clientId);
     const ctx: EvalCtx = { viewer, access, others: new Map(), matchers: new Map() };
     const cands = this.candidates(q, viewer);
     const lag = this.quirks.listLagMs ?? 0;
@@ -922,8 +944,8 @@ export class DriveStore {
         return a.searchRole(f) >= (n.field === 'writers' ? WRITER : READER);
       }
       case 'has': {
-        const props = n.field === 'appProperties' ? f.appProperties : f.properties;
-        return props[n.key] === n.value;
+        const props = n.field === 'appProperties' ? f.appProperties.get(ctx.access.clientId) : f.properties;
+        return props?.[n.key] === n.value;
       }
     }
   }
@@ -1187,8 +1209,10 @@ export class DriveStore {
         return f.parents.length ? [...f.parents] : undefined;
       case 'owners':
         return [this.userResource(f.owner, viewer)];
-      case 'appProperties':
-        return Object.keys(f.appProperties).length ? { ...f.appProperties } : undefined;
+      case 'appProperties': {
+        const own = f.appProperties.get(access.clientId);
+        return own && Object.keys(own).length ? { ...own } : undefined;
+      }
       case 'properties':
         return Object.keys(f.properties).length ? { ...f.properties } : undefined;
       case 'description':

@@ -810,17 +810,21 @@ describe('changes', () => {
 });
 
 describe('fault injection, counters, scopes, quirks', () => {
-  test('a 503 on files.list: visible with retry:false, retried transparently by default', async () => {
+  test('a 503 on files.list reaches the caller and is used up; the next call succeeds; both are counted', async () => {
+    // The clients of lib/google/clients.ts never retry by themselves (lib/google/retry.ts is the one retry layer).
     h.emu.world.faults.push({ route: 'drive.files.list', status: 503 });
-    const e = await failure(doP.drive.files.list({}, { ...h.o(), retry: false }));
+    const e = await failure(doP.drive.files.list({}, h.o()));
     expect(e.status).toBe(503);
     expect(reason(e.data)).toBe('backendError');
     expect(h.emu.world.counters.get('drive.files.list')).toBe(1);
 
-    h.emu.world.faults.push({ route: 'drive.files.list', status: 503 });
-    const r = await doP.drive.files.list({}, { ...h.o(), retryConfig: { retryDelay: 1 } });
+    h.emu.world.faults.push({ route: 'drive.files.list', status: 503, count: 2 });
+    expect((await failure(doP.drive.files.list({}, h.o()))).status).toBe(503);
+    expect((await failure(doP.drive.files.list({}, h.o()))).status).toBe(503);
+    const r = await doP.drive.files.list({}, h.o());
     expect(r.status).toBe(200);
-    expect(h.emu.world.counters.get('drive.files.list')).toBe(3);
+    expect(h.emu.world.counters.get('drive.files.list')).toBe(4);
+    expect(h.emu.world.faults).toEqual([]);
 
     // POSTs are not retried by gaxios: a rate limit on create surfaces
     h.emu.world.faults.push({ route: 'drive.upload.create', status: 429, count: 1 });

@@ -56,7 +56,16 @@ export function driveState(world: World): DriveStore {
   return world.module('drive', () => new DriveStore(world));
 }
 
-/** Drive v3 defaults when `fields` is absent (files.get/create/update return kind, id, name, mimeType). */
+/**
+ * Drive v3 defaults when `fields` is absent. "By default, the server sends back a default set of fields specific to
+ * the method used" (https://developers.google.com/workspace/drive/api/guides/fields-parameter), and the v3 migration
+ * notes say only "a subset of commonly used fields" comes back without `fields`
+ * (https://developers.google.com/workspace/drive/api/guides/v3versusv2). files.get/create/update: kind, id, name,
+ * mimeType (the guide's example). Permissions: kind, id, type, role. Google documents no default set for the
+ * Permission resource (https://developers.google.com/workspace/drive/api/reference/rest/v3/permissions), so the
+ * emulator keeps the identifying minimum and leaves out `emailAddress`, `domain` and `displayName`: code that needs
+ * them must name them in `fields` (lib/google/drive.ts does), which is right whatever Google's defaults are.
+ */
 const DEFAULT_FILE = 'kind,id,name,mimeType';
 const DEFAULT_FILE_LIST = 'kind,incompleteSearch,nextPageToken,files(kind,id,name,mimeType)';
 const DEFAULT_CHANGE_LIST = 'kind,nextPageToken,newStartPageToken,changes(kind,type,changeType,time,removed,fileId,file(kind,id,name,mimeType))';
@@ -142,11 +151,12 @@ export const driveModule: Module = (router: Router, world: World) => {
       const fp = fingerprint(viewer, q ?? '', orderBy ?? '');
       const tok = param(ctx, 'pageToken');
       const offset = tok ? decodePageToken(tok, fp) : 0;
-      const all = store.listSorted(viewer, node, order, `${viewer}\u0000${q ?? ''}\u0000${orderBy ?? ''}`);
+      const client = ctx.user.clientId;
+      const all = store.listSorted(viewer, client, node, order, `${viewer}\u0000${client}\u0000${q ?? ''}\u0000${orderBy ?? ''}`);
       const n = Math.min(pageSize, store.quirks.maxPageItems ?? Infinity);
       const page = all.slice(offset, offset + n);
       const more = offset + n < all.length;
-      const access = store.access(viewer);
+      const access = store.access(viewer, client);
       const star = sel.has('*');
       const out: Record<string, unknown> = {};
       if (star || sel.has('kind')) out.kind = 'drive#fileList';
@@ -168,8 +178,8 @@ export const driveModule: Module = (router: Router, world: World) => {
     h((ctx, store) => {
       rejectUploadOnMetadataUrl(ctx);
       const sel = fieldsSel(param(ctx, 'fields') || DEFAULT_FILE, FILE);
-      const f = store.createFile(ctx.user.email, readJson(ctx.body));
-      sendJson(ctx.res, 200, store.fileResource(f, store.access(ctx.user.email), sel));
+      const f = store.createFile(ctx.user.email, readJson(ctx.body), undefined, ctx.user.clientId);
+      sendJson(ctx.res, 200, store.fileResource(f, store.access(ctx.user.email, ctx.user.clientId), sel));
     }, 'write'),
   );
 
@@ -219,7 +229,7 @@ export const driveModule: Module = (router: Router, world: World) => {
       }
       if (alt !== 'json') throw invalidParam('alt');
       const sel = fieldsSel(param(ctx, 'fields') || DEFAULT_FILE, FILE);
-      const access = store.access(ctx.user.email);
+      const access = store.access(ctx.user.email, ctx.user.clientId);
       const f = store.visible(ctx.user.email, ctx.params.fileId!, access);
       sendJson(ctx.res, 200, store.fileResource(f, access, sel));
     }, 'read'),
@@ -233,8 +243,8 @@ export const driveModule: Module = (router: Router, world: World) => {
     h((ctx, store) => {
       rejectUploadOnMetadataUrl(ctx);
       const sel = fieldsSel(param(ctx, 'fields') || DEFAULT_FILE, FILE);
-      const f = store.updateFile(ctx.user.email, ctx.params.fileId!, readJson(ctx.body), parentParams(ctx));
-      sendJson(ctx.res, 200, store.fileResource(f, store.access(ctx.user.email), sel));
+      const f = store.updateFile(ctx.user.email, ctx.params.fileId!, readJson(ctx.body), { ...parentParams(ctx), clientId: ctx.user.clientId });
+      sendJson(ctx.res, 200, store.fileResource(f, store.access(ctx.user.email, ctx.user.clientId), sel));
     }, 'write'),
   );
 
@@ -365,7 +375,7 @@ export const driveModule: Module = (router: Router, world: World) => {
       const includeRemoved = boolParam(ctx, 'includeRemoved') ?? true;
       // includeCorpusRemovals, restrictToMyDrive, spaces, supportsAllDrives, includeItemsFromAllDrives: accepted, ignored.
       const viewer = norm(ctx.user.email);
-      const access = store.access(viewer);
+      const access = store.access(viewer, ctx.user.clientId);
       const star = sel.has('*');
       const csel = star ? null : (sel.get('changes') ?? null);
       const changes: Record<string, unknown>[] = [];
@@ -629,8 +639,9 @@ function upload(ctx: RequestContext, store: DriveStore, fileId: string | undefin
   const viewer = ctx.user.email;
   const finish = (media: Media, meta: unknown) => {
     const sel = fieldsSel(param(ctx, 'fields') || DEFAULT_FILE, FILE);
-    const f = fileId ? store.updateFile(viewer, fileId, meta, parentParams(ctx), media) : store.createFile(viewer, meta, media);
-    sendJson(ctx.res, 200, store.fileResource(f, store.access(viewer), sel));
+    const clientId = ctx.user.clientId;
+    const f = fileId ? store.updateFile(viewer, fileId, meta, { ...parentParams(ctx), clientId }, media) : store.createFile(viewer, meta, media, clientId);
+    sendJson(ctx.res, 200, store.fileResource(f, store.access(viewer, clientId), sel));
   };
   switch (ut) {
     case 'media':
@@ -670,6 +681,7 @@ function initiateResumable(ctx: RequestContext, store: DriveStore, fileId: strin
   const session: UploadSession = {
     id,
     email: viewer,
+    clientId: ctx.user.clientId,
     fileId,
     meta: meta as Record<string, unknown>,
     params,
@@ -702,7 +714,7 @@ function resumablePut(ctx: RequestContext, store: DriveStore): void {
   if (!s || s.fileId !== ctx.params.fileId) throw new DriveError(404, 'Upload session not found or expired.', 'notFound', 'upload_id', 'parameter');
   const fields = param(ctx, 'fields') || s.params.fields || DEFAULT_FILE;
   const sel = fieldsSel(fields, FILE);
-  const respond = () => sendJson(ctx.res, 200, store.fileResource(s.result!, store.access(s.email), sel));
+  const respond = () => sendJson(ctx.res, 200, store.fileResource(s.result!, store.access(s.email, s.clientId), sel));
   if (s.result) {
     respond();
     return;
@@ -737,8 +749,8 @@ function resumablePut(ctx: RequestContext, store: DriveStore): void {
   if (total !== undefined && s.received === total) {
     const data = Buffer.concat(s.chunks);
     const media: Media = { data, contentType: s.contentType ?? mediaType(header(ctx, 'content-type')) };
-    const opts = { addParents: listParam(s.params.addParents), removeParents: listParam(s.params.removeParents) };
-    s.result = s.fileId ? store.updateFile(s.email, s.fileId, s.meta, opts, media) : store.createFile(s.email, s.meta, media);
+    const opts = { addParents: listParam(s.params.addParents), removeParents: listParam(s.params.removeParents), clientId: s.clientId };
+    s.result = s.fileId ? store.updateFile(s.email, s.fileId, s.meta, opts, media) : store.createFile(s.email, s.meta, media, s.clientId);
     s.chunks = [];
     respond();
     return;
@@ -821,10 +833,8 @@ async function dispatchInner(
   if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
   if (fault?.status) return json(fault.status, errorBody(fault.status, `Injected fault on ${key}`, fault.reason ?? (fault.status >= 500 ? 'backendError' : 'badRequest')));
   const authorization = inner.headers.authorization ?? outer.req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(authorization);
-  const tok = m ? world.tokens.get(m[1]!.trim()) : undefined;
-  if (!tok || tok.expiresAt <= world.now()) return json(401, errorBody(401, 'Request had invalid authentication credentials.', 'authError'));
-  const user = world.users.get(tok.email) ?? { email: tok.email, clientId: '' };
+  const user = world.authenticate(authorization);
+  if (!user) return json(401, errorBody(401, 'Request had invalid authentication credentials.', 'authError'));
   const res = new CapturedResponse();
   const req = { method: inner.method, url: inner.target, headers: { ...inner.headers, authorization } } as unknown as http.IncomingMessage;
   try {

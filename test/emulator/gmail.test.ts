@@ -240,7 +240,7 @@ describe('threading (threads guide: threadId + References/In-Reply-To + matching
     expect((await doGmail.users.getProfile({ userId: 'me' }, callOptions(env))).data).toMatchObject({ messagesTotal: 2, threadsTotal: 1 });
   });
 
-  it('starts a new thread when the subject differs, the references are missing, the thread is unknown, or no threadId is given', async () => {
+  it('starts a new thread when the subject differs, the references are missing, or no threadId is given', async () => {
     const first = mime();
     const s1 = await send(doGmail, first);
     const refs = { inReplyTo: first.messageId, references: [first.messageId] };
@@ -252,9 +252,6 @@ describe('threading (threads guide: threadId + References/In-Reply-To + matching
     const noRefs = await send(doGmail, mime({ subject: 'Re: Job: census-2021' }), s1.threadId!);
     expect(noRefs.threadId).toBe(noRefs.id);
 
-    const unknownThread = await send(doGmail, mime({ subject: 'Re: Job: census-2021', ...refs }), 'ffffffffffffffff');
-    expect(unknownThread.threadId).toBe(unknownThread.id);
-
     const noThreadId = await send(doGmail, mime({ subject: 'Re: Job: census-2021', ...refs }));
     expect(noThreadId.threadId).toBe(noThreadId.id);
 
@@ -265,6 +262,34 @@ describe('threading (threads guide: threadId + References/In-Reply-To + matching
 
     const t = (await doGmail.users.threads.get({ userId: 'me', id: s1.threadId!, format: 'minimal' }, callOptions(env))).data;
     expect(t.messages!.map((m) => m.id)).toEqual([s1.id]);
+  });
+
+  it('a threadId that is not a thread of the sender\'s mailbox is 404, a malformed one 400; nothing is sent', async () => {
+    const first = mime({ to: [DS] });
+    const s1 = await send(doGmail, first);
+    const refs = { inReplyTo: first.messageId, references: [first.messageId] };
+    const before = (await doGmail.users.getProfile({ userId: 'me' }, callOptions(env))).data;
+    const dsBefore = (await dsGmail.users.getProfile({ userId: 'me' }, callOptions(env))).data.messagesTotal;
+
+    const unknown = await failure(send(doGmail, mime({ to: [DS], subject: 'Re: Job: census-2021', ...refs }), 'ffffffffffffffff'));
+    expect(unknown.status).toBe(404);
+    expect(unknown.data.error).toMatchObject({ code: 404, message: 'Requested entity was not found.', errors: [{ reason: 'notFound' }] });
+
+    // The recipient's copy has its own thread id, unknown in the sender's mailbox (the classic mistake).
+    const dsCopy = (await list(dsGmail, { q: `rfc822msgid:${first.messageId.replace(/[<>]/g, '')}` })).messages![0]!;
+    expect(dsCopy.threadId).not.toBe(s1.threadId);
+    expect((await failure(send(doGmail, mime({ to: [DS], subject: 'Re: Job: census-2021', ...refs }), dsCopy.threadId!))).status).toBe(404);
+
+    const malformed = await failure(send(doGmail, mime({ to: [DS], subject: 'Re: Job: census-2021', ...refs }), 'not-a-thread'));
+    expect(malformed.status).toBe(400);
+    expect(malformed.data.error.message).toBe('Invalid thread_id value');
+
+    // Upper case is the same thread (ids are hex).
+    const ok = await send(doGmail, mime({ to: [DS], subject: 'Re: Job: census-2021', ...refs }), s1.threadId!.toUpperCase());
+    expect(ok.threadId).toBe(s1.threadId);
+    const after = (await doGmail.users.getProfile({ userId: 'me' }, callOptions(env))).data;
+    expect(after.messagesTotal).toBe(before.messagesTotal! + 1);
+    expect((await dsGmail.users.getProfile({ userId: 'me' }, callOptions(env))).data.messagesTotal).toBe(dsBefore! + 1);
   });
 });
 
@@ -397,7 +422,8 @@ describe('admin delivery of received mail', () => {
     const r = await adminDeliver({ to: DO, from: 'Data Scientist <ds@external.example>', subject: 'Re: Job: census-2021', text: 'approve\n', inReplyTo: m.messageId });
     expect(r.threadId).toBe(sent.threadId);
     expect(r.messageId).toMatch(/@external\.example$/);
-    expect(emu.world.counters.get('gmail.deliver')).toBe(1);
+    // Admin routes are not API traffic: not counted.
+    expect([...emu.world.counters.keys()].filter((k) => k.includes('deliver'))).toEqual([]);
 
     const h = (await doGmail.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['messageAdded'], labelId: 'INBOX' }, callOptions(env))).data;
     expect(h.history!.map((x) => x.messagesAdded![0]!.message!.id)).toEqual([r.id]);
@@ -431,6 +457,28 @@ describe('admin delivery of received mail', () => {
     expect(bad.status).toBe(404);
     const bad2 = await fetch(`${emu.url}__admin/gmail/deliver`, { method: 'POST', body: JSON.stringify({ to: DO, raw: '%%%' }) });
     expect(bad2.status).toBe(400);
+  });
+
+  it('a received message without Message-ID gets <…@emulator.local>, returned, stored and searchable', async () => {
+    const raw = 'From: Someone <someone@external.example>\r\nTo: do@example.org\r\nSubject: no id\r\nDate: Tue, 03 Mar 2026 10:00:00 +0000\r\n\r\nhello\r\n';
+    const r = await adminDeliver({ to: DO, raw: toGmailRaw(raw) });
+    expect(r.messageId).toMatch(/^[^<>\s@]+@emulator\.local$/);
+    const m = await get(doGmail, r.id, { format: 'metadata', metadataHeaders: ['Message-ID', 'Subject'] });
+    expect(m.payload!.headers).toEqual([
+      { name: 'Subject', value: 'no id' },
+      { name: 'Message-ID', value: `<${r.messageId}>` },
+    ]);
+    expect((await list(doGmail, { q: `rfc822msgid:${r.messageId}` })).messages).toEqual([{ id: r.id, threadId: r.threadId }]);
+    // The rest of the message is as delivered.
+    const back = Buffer.from((await get(doGmail, r.id, { format: 'raw' })).raw!, 'base64url').toString();
+    expect(back).toBe(raw.replace('\r\n\r\n', `\r\nMessage-ID: <${r.messageId}>\r\n\r\n`));
+    // Another one gets another id; a message that has one keeps it.
+    const r2 = await adminDeliver({ to: DO, raw: toGmailRaw(raw) });
+    expect(r2.messageId).not.toBe(r.messageId);
+    const own = await adminDeliver({ to: DO, raw: toGmailRaw(raw.replace('Subject:', 'Message-ID: <mine@external.example>\r\nSubject:')) });
+    expect(own.messageId).toBe('mine@external.example');
+    // In-process delivery does the same.
+    expect((await deliver(emu.world, DO, Buffer.from(raw))).messageId).toMatch(/@emulator\.local$/);
   });
 
   it('deliver() is usable in-process', async () => {
@@ -523,9 +571,12 @@ describe('faults and counters', () => {
     expect(emu.world.faults).toHaveLength(0);
   });
 
-  it('a 503 on a GET is retried by the client transparently; the counter sees both requests', async () => {
+  it('a 503 on a GET reaches the caller (the clients do not retry by themselves); the next GET succeeds; both are counted', async () => {
     const s = await send(doGmail, mime());
     emu.world.faults.push({ route: 'gmail.messages.get', status: 503 });
+    const f = await failure(get(doGmail, s.id!, { format: 'minimal' }));
+    expect(f.status).toBe(503);
+    expect(f.data.error).toMatchObject({ code: 503, errors: [{ reason: 'backendError' }] });
     expect((await get(doGmail, s.id!, { format: 'minimal' })).id).toBe(s.id);
     expect(emu.world.counters.get('gmail.messages.get')).toBe(2);
   });

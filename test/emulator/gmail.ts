@@ -14,10 +14,11 @@
  *   gmail.attachments.get    GET  /gmail/v1/users/{userId}/messages/{messageId}/attachments/{id}
  *   gmail.threads.get        GET  /gmail/v1/users/{userId}/threads/{id}
  *   gmail.history.list       GET  /gmail/v1/users/{userId}/history
- *   gmail.deliver            POST /__admin/gmail/deliver          (no auth: inject received mail)
+ *   admin.gmail.deliver      POST /__admin/gmail/deliver          (no auth: inject received mail)
  *   admin.gmail.history      POST /__admin/gmail/history          (no auth: history retention / drop)
  *   admin.gmail.mailbox      GET  /__admin/gmail/mailbox?email=   (no auth: mailbox summary for debugging)
  *
+ * Admin routes (`/__admin/…`) are not API traffic: they are neither counted nor faulted.
  * `{userId}` is `me` or the authenticated user's own address (anything else: 403 "Delegation denied", as Gmail).
  * Scopes are checked per method as listed in the reference (403 insufficientPermissions otherwise); with only
  * gmail.metadata, `format=full|raw` and `q` are refused as Gmail does.
@@ -250,10 +251,26 @@ export function deliverParsed(
   return { id: msg.id, threadId: msg.threadId, historyId: String(msg.historyId), messageId: msg.rfcId };
 }
 
-/** Deliver raw message bytes into a user's mailbox (in-process equivalent of `POST /__admin/gmail/deliver`). */
+/**
+ * Received mail without a Message-ID gets one on the way in, as the sender's submission server would normally have
+ * added (RFC 6409 §8.3, "Add 'Message-ID:'"): `<…@emulator.local>`, after the other header fields. So every message
+ * in a mailbox can be found with `rfc822msgid:` and replied to with In-Reply-To.
+ */
+function ensureMessageId(raw: Buffer, state: GmailState): Buffer {
+  const { fields, body, eol } = splitMessage(raw);
+  if (getField(fields, 'message-id')) return raw;
+  const id = `<emu.${(++state.seq).toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}@emulator.local>`;
+  return joinMessage([...fields, field('Message-ID', id)], body, eol);
+}
+
+/**
+ * Deliver raw message bytes into a user's mailbox (in-process equivalent of `POST /__admin/gmail/deliver`); a
+ * message without a Message-ID gets one (see {@link ensureMessageId}) and `messageId` in the result names it.
+ */
 export async function deliver(world: World, to: string, raw: Buffer, opts: { labelIds?: string[]; threadId?: string } = {}): Promise<DeliverResult> {
-  const parsed = await parseMime(raw);
-  return deliverParsed(world, to, raw, factsOf(raw, parsed), opts);
+  const withId = ensureMessageId(raw, gmailState(world));
+  const parsed = await parseMime(withId);
+  return deliverParsed(world, to, withId, factsOf(withId, parsed), opts);
 }
 
 async function send(ctx: RequestContext, world: World, raw: Buffer, threadId: string | undefined): Promise<void> {
@@ -261,6 +278,16 @@ async function send(ctx: RequestContext, world: World, raw: Buffer, threadId: st
   const state = gmailState(world);
   const sender = ctx.user.email;
   if (raw.length === 0) throw invalid("'raw' RFC822 payload message string or uploading message via /upload/* URL required");
+  if (threadId !== undefined) {
+    // The threads guide lists when a message joins the thread named by `threadId` (References/In-Reply-To and
+    // Subject must match, see threadForSend); it does not document a `threadId` that is not a thread of the
+    // sender's mailbox. Gmail answers that with 404 "Requested entity was not found." (the error reported when a
+    // client sends with the *recipient's* thread id, or a thread that was deleted), and a malformed id with 400
+    // "Invalid thread_id value". Nothing is sent in either case.
+    if (!MESSAGE_ID_RE.test(threadId)) throw invalid('Invalid thread_id value');
+    if (!mailbox(state, sender).threads.has(threadId.toLowerCase())) throw notFound();
+    threadId = threadId.toLowerCase();
+  }
   const parsed0 = await parseMime(raw);
   const rcpt = recipients(parsed0);
   if (rcpt.bad) throw invalid('Invalid To header');
@@ -512,9 +539,10 @@ export const gmailModule: Module = (router: Router, world: World) => {
    * Inject received mail: `{to, raw}` (raw = base64url RFC 822 bytes, as Gmail's) or the convenience form
    * `{to, from, subject, text, html?, inReplyTo?, references?, messageId?}` built with lib/mail/message.ts;
    * optional `threadId` (force that thread of the recipient's mailbox) and `labelIds` (default INBOX, UNREAD).
-   * → `{id, threadId, historyId, messageId}`.
+   * A raw message without Message-ID gets `<…@emulator.local>`. → `{id, threadId, historyId, messageId}`
+   * (`messageId` without the angle brackets).
    */
-  router.add('gmail.deliver', 'POST', '/__admin/gmail/deliver', async (ctx) => {
+  router.add('admin.gmail.deliver', 'POST', '/__admin/gmail/deliver', async (ctx) => {
     const b = jsonBody(ctx);
     const to = typeof b.to === 'string' ? b.to : '';
     const user = [...world.users.keys()].find((u) => u.toLowerCase() === to.toLowerCase());

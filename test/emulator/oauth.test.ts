@@ -265,6 +265,8 @@ describe('authorization code + PKCE over a loopback redirect', () => {
     expect(tokens.scope).toBe(GMAIL);
     expect(tokens.token_type).toBe('Bearer');
     expect(emu.world.refreshTokens.get(tokens.refresh_token!)).toEqual({ email: 'do@example.org', clientId: doUser.clientId, scopes: [GMAIL] });
+    // The access token records the client it was issued to (Drive keeps appProperties per client).
+    expect(emu.world.tokens.get(tokens.access_token!)).toMatchObject({ email: 'do@example.org', clientId: doUser.clientId, scopes: [GMAIL] });
 
     // The tokens work, for the consenting user, and the refresh token refreshes.
     const auth = makeOAuthClient(doUser, env);

@@ -10,12 +10,16 @@
  *   oauth.token      POST /token
  *   oauth.authorize  GET  /o/oauth2/v2/auth
  *   oauth.revoke     POST /revoke?token=…            (also accepts the token in a form body)
- *   admin.oauth.consent  POST /__admin/oauth/consent {email?, deny?}
+ *   admin.oauth.consent  POST /__admin/oauth/consent {email?, deny?, scopes?}
  *   admin.oauth.expire   POST /__admin/oauth/expire {accessToken?}
+ *   admin.oauth.lifetime POST /__admin/oauth/lifetime {seconds}
+ *
+ * Every access token records the OAuth client it was issued to (the authenticated `client_id` at the token
+ * endpoint), which Drive uses to keep `appProperties` private to each app.
  */
 import * as crypto from 'node:crypto';
 import type * as http from 'node:http';
-import { HttpError, Module, RequestContext, Router, World, newId, sendJson } from './core';
+import { HttpError, Module, RequestContext, Router, World, adminObject, newId, sendJson } from './core';
 
 interface AuthCode {
   clientId: string;
@@ -34,6 +38,11 @@ export interface OAuthState {
   /** Set by `POST /__admin/oauth/consent`: who consents next, or deny every request. */
   consentEmail?: string;
   deny: boolean;
+  /**
+   * Set by `POST /__admin/oauth/consent {scopes}`: the scopes the user leaves ticked on the consent screen; the
+   * others requested are not granted (granular consent). Undefined: everything requested is granted.
+   */
+  grantScopes?: string[];
   /** Lifetime of an authorization code (Google's are short-lived; RFC 6749 §4.1.2 recommends at most 10 minutes). */
   codeLifetimeS: number;
 }
@@ -112,8 +121,8 @@ function pkceOk(code: AuthCode, verifier: string | null): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-function tokenResponse(world: World, email: string, scopes: string[], refreshToken: string, includeRefresh: boolean) {
-  const accessToken = world.issueAccessToken(email, scopes, refreshToken);
+function tokenResponse(world: World, email: string, scopes: string[], clientId: string, refreshToken: string, includeRefresh: boolean) {
+  const accessToken = world.issueAccessToken(email, scopes, clientId, refreshToken);
   return {
     access_token: accessToken,
     expires_in: world.tokenLifetimeS,
@@ -174,7 +183,7 @@ export const oauthModule: Module = (router: Router, world: World) => {
         if (extra.length > 0) return tokenError(ctx.res, 400, 'invalid_scope', `Some requested scopes were invalid. {invalid=[${extra.join(', ')}]}`);
         scopes = want;
       }
-      return sendJson(ctx.res, 200, tokenResponse(world, g.email, scopes, rt, false), NO_STORE);
+      return sendJson(ctx.res, 200, tokenResponse(world, g.email, scopes, clientId, rt, false), NO_STORE);
     }
 
     if (grant === 'authorization_code') {
@@ -196,15 +205,19 @@ export const oauthModule: Module = (router: Router, world: World) => {
       }
       const rt = newId('1//');
       world.refreshTokens.set(rt, { email: code.email, clientId, scopes: code.scopes });
-      return sendJson(ctx.res, 200, tokenResponse(world, code.email, code.scopes, rt, code.offline), NO_STORE);
+      return sendJson(ctx.res, 200, tokenResponse(world, code.email, code.scopes, clientId, rt, code.offline), NO_STORE);
     }
 
     return tokenError(ctx.res, 400, 'unsupported_grant_type', `Invalid grant_type: ${grant}`);
   }, { auth: false });
 
   // GET /o/oauth2/v2/auth — https://developers.google.com/identity/protocols/oauth2/native-app#step-2:-send-a-request-to-googles-oauth-2.0-server
-  // Consent is automatic. Errors about the client or the redirect URI are shown as a page (Google never redirects
-  // to an unverified redirect URI); errors about the request after that are redirected with `error=` (RFC 6749 §4.1.2.1).
+  // Consent is automatic: every requested scope, or only those the admin consent leaves ticked. With granular consent
+  // a user may grant a subset of the requested scopes, and only the granted ones come back (redirect and token
+  // response `scope`; https://developers.google.com/identity/protocols/oauth2/resources/granular-permissions). No
+  // requested scope left ticked → access_denied. Errors about the client or the redirect URI are shown as a page
+  // (Google never redirects to an unverified redirect URI); errors about the request after that are redirected with
+  // `error=` (RFC 6749 §4.1.2.1).
   router.add('oauth.authorize', 'GET', '/o/oauth2/v2/auth', (ctx) => {
     const q = ctx.url.searchParams;
     const clientId = q.get('client_id') ?? '';
@@ -244,13 +257,15 @@ export const oauthModule: Module = (router: Router, world: World) => {
       return htmlError(ctx.res, 400, 'no_consenting_user',
         'Emulator: no user to consent. Pass login_hint=<known user>, POST /__admin/oauth/consent {email}, or create exactly one user.');
     }
+    const granted = st.grantScopes === undefined ? scopes : scopes.filter((s) => st.grantScopes!.includes(s));
+    if (granted.length === 0) return back({ error: 'access_denied' });
     const code = newId('4/0');
     st.codes.set(code, {
-      clientId, redirectUri, email, scopes, challenge, method,
+      clientId, redirectUri, email, scopes: granted, challenge, method,
       offline: q.get('access_type') === 'offline',
       expiresAt: world.now() + st.codeLifetimeS * 1000,
     });
-    back({ code, scope: scopes.join(' ') });
+    back({ code, scope: granted.join(' ') });
   }, { auth: false });
 
   // POST /revoke?token=… — https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke
@@ -269,19 +284,35 @@ export const oauthModule: Module = (router: Router, world: World) => {
     sendJson(ctx.res, 200, {});
   }, { auth: false });
 
-  // Admin: who consents (or deny); `{}` restores the default (login_hint, else the only user).
+  // Admin: who consents (or deny), and which of the requested scopes they grant (`scopes`: the ones left ticked);
+  // `{}` restores the default (login_hint, else the only user; every requested scope).
   router.add('admin.oauth.consent', 'POST', '/__admin/oauth/consent', (ctx) => {
-    const b = parseJson(ctx.body) as { email?: unknown; deny?: unknown };
+    const b = adminObject(ctx.body);
     if (b.email !== undefined && typeof b.email !== 'string') throw new HttpError(400, 'email must be a string', 'badRequest');
+    if (b.deny !== undefined && typeof b.deny !== 'boolean') throw new HttpError(400, 'deny must be true or false', 'badRequest');
+    if (b.scopes !== undefined && (!Array.isArray(b.scopes) || b.scopes.some((s) => typeof s !== 'string' || s === '')))
+      throw new HttpError(400, 'scopes must be an array of scope strings', 'badRequest');
     const st = state();
     st.consentEmail = b.email as string | undefined;
     st.deny = b.deny === true;
-    sendJson(ctx.res, 200, { email: st.consentEmail ?? null, deny: st.deny });
+    st.grantScopes = b.scopes as string[] | undefined;
+    sendJson(ctx.res, 200, { email: st.consentEmail ?? null, deny: st.deny, scopes: st.grantScopes ?? null });
+  }, { auth: false });
+
+  // Admin: the lifetime of access tokens issued from now on (`expires_in`; Google's is 3600 s). Tokens already
+  // issued keep theirs. `POST /__admin/reset` keeps the setting.
+  router.add('admin.oauth.lifetime', 'POST', '/__admin/oauth/lifetime', (ctx) => {
+    const b = adminObject(ctx.body);
+    const s = b.seconds;
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > MAX_LIFETIME_S)
+      throw new HttpError(400, `seconds must be a whole number from 1 to ${MAX_LIFETIME_S}`, 'badRequest');
+    world.tokenLifetimeS = s;
+    sendJson(ctx.res, 200, { seconds: s });
   }, { auth: false });
 
   // Admin: expire one access token, or all of them, so that clients must refresh.
   router.add('admin.oauth.expire', 'POST', '/__admin/oauth/expire', (ctx) => {
-    const b = parseJson(ctx.body) as { accessToken?: unknown };
+    const b = adminObject(ctx.body);
     const past = world.now() - 1000;
     let n = 0;
     if (typeof b.accessToken === 'string') {
@@ -299,12 +330,5 @@ export const oauthModule: Module = (router: Router, world: World) => {
   }, { auth: false });
 };
 
-function parseJson(body: Buffer): Record<string, unknown> {
-  if (body.length === 0) return {};
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown;
-    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-  } catch {
-    throw new HttpError(400, 'Invalid JSON payload received.', 'parseError');
-  }
-}
+/** Upper bound of `POST /__admin/oauth/lifetime` and `--token-lifetime` (one year). */
+export const MAX_LIFETIME_S = 365 * 24 * 3600;

@@ -106,6 +106,20 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     expect(fs.readFileSync(configPath(), 'utf8')).toContain(`gmail_token_path: ${tokenPath()}`);
   });
 
+  it('partial consent (Drive unticked): exit 0, the warning on stdout, token.json with the granted scope only', async () => {
+    writeCredentials();
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ scopes: ['https://www.googleapis.com/auth/gmail.modify'] }) });
+    const { r, loc } = await initWithBrowser(['-e', 'alice@uni.edu', '--no-browser']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(loc.searchParams.get('scope')).toBe('https://www.googleapis.com/auth/gmail.modify');
+    expect(r.stdout).toContain(`Stored Google token at ${tokenPath()} (scopes: gmail.modify)`);
+    expect(r.stdout).toContain('Warning: Google did not grant drive; approvals through Google Drive will not work until you sign in again and allow it.');
+    const t = parseTokenFile(fs.readFileSync(tokenPath(), 'utf8'), tokenPath());
+    expect(t.credentials.scopes).toEqual(['https://www.googleapis.com/auth/gmail.modify']);
+    expect(fs.statSync(tokenPath()).mode & 0o777).toBe(0o600);
+  });
+
   it('access denied: exit 1 with a clear message, nothing written', async () => {
     writeCredentials();
     await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ deny: true }) });

@@ -235,6 +235,43 @@ describe('runDesktopFlow against the emulator', () => {
     expect(me.data.email).toBe('alice@uni.edu');
   });
 
+  it('partial consent: only the granted scopes are stored, the missing ones are reported and warned about', async () => {
+    // The user unticks Google Drive on the consent screen.
+    const c = await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ scopes: [GMAIL] }) });
+    expect(c.status).toBe(200);
+    const f = start();
+    const url = await f.url;
+    expect(new URL(url).searchParams.get('scope')).toBe(`${GMAIL} ${DRIVE}`); // both were asked for
+    const page = await browse(url);
+    expect(page.loc.searchParams.get('scope')).toBe(GMAIL);
+    expect(page.status).toBe(200);
+    expect(await f.done).toEqual({ tokenPath, scopes: [GMAIL], missing: [DRIVE] });
+
+    const out = f.lines.join('\n');
+    expect(out).toContain(`Stored Google token at ${tokenPath} (scopes: gmail.modify)`);
+    expect(out).toContain('Warning: Google did not grant drive; approvals through Google Drive will not work until you sign in again and allow it.');
+    const t = parseTokenFile(fs.readFileSync(tokenPath, 'utf8'), tokenPath);
+    expect(t.credentials.scopes).toEqual([GMAIL]);
+    expect(fs.statSync(tokenPath).mode & 0o777).toBe(0o600);
+    // The emulator granted exactly that: the grant and its access token carry Gmail only.
+    expect(emu.world.refreshTokens.get(t.credentials.refreshToken)?.scopes).toEqual([GMAIL]);
+    expect(emu.world.tokens.get(t.credentials.accessToken!)?.scopes).toEqual([GMAIL]);
+
+    // The services then refuse the token for Drive, and use it for Gmail.
+    expect(() => loadAuth(tokenPath, { env, scopes: INIT_SCOPES })).toThrow(/does not allow drive \(it has gmail\.modify\)/);
+    const auth = loadAuth(tokenPath, { env, scopes: [GMAIL] });
+    expect((await auth.client.request<{ email: string }>({ url: `${emu.url}test/me` })).data.email).toBe('alice@uni.edu');
+  });
+
+  it('a consent that grants none of the requested scopes ends like access_denied', async () => {
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ scopes: ['https://www.googleapis.com/auth/calendar'] }) });
+    const f = start();
+    const page = await browse(await f.url);
+    expect(page.loc.searchParams.get('error')).toBe('access_denied');
+    await expect(f.done).rejects.toThrow(/access_denied/);
+    expect(fs.existsSync(tokenPath)).toBe(false);
+  });
+
   it('opens the browser with the same URL unless told not to', async () => {
     const f = start({ openBrowser: true, email: 'bob@uni.edu' });
     const url = await f.url;
