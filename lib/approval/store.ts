@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load';
+import { loadConfigCached } from '../config/cached';
 import { getNode, parseYaml } from '../config/yamldoc';
 import { yamlLib } from '../config/deps';
 import type { ConfigHome, LoadedConfig } from '../config/types';
@@ -65,6 +65,9 @@ export function withExtras(resolved: ApprovalObject, raw: unknown): ApprovalObje
 /** Object names in the order config.yaml lists them (integer-like names included), else the resolved order. */
 function namesInFileOrder(loaded: LoadedConfig): string[] {
   const resolved = Object.keys(loaded.config.approve.auto_approvals.objects);
+  // JavaScript keeps string keys in insertion (= file) order except integer-like ones, which it puts first: only
+  // then is the file parsed again for its order (this spares the approve service loading yaml at all).
+  if (!resolved.some((n) => /^(?:0|[1-9]\d*)$/.test(n))) return resolved;
   if (loaded.text === undefined || loaded.text.trim() === '') return resolved;
   const { doc } = parseYaml(loaded.text);
   const node = getNode(doc, OBJECTS_PATH);
@@ -99,9 +102,13 @@ export function approvalsFromLoaded(loaded: LoadedConfig): LoadedApprovals {
   return { enabled: loaded.config.approve.auto_approvals.enabled, objects, loaded };
 }
 
-/** Read `<home>/config.yaml` (re-read on every call: the approve service picks up edits without a restart). */
+/**
+ * Read `<home>/config.yaml` (re-read on every call: the approve service picks up edits without a restart). Through
+ * the validated cache (`loadConfigCached`: same file identity and text, same validator code), so an unchanged file
+ * costs no yaml or zod.
+ */
 export function loadApprovalObjects(home: ConfigHome): LoadedApprovals {
-  return approvalsFromLoaded(loadConfig(home));
+  return approvalsFromLoaded(loadConfigCached(home));
 }
 
 /** An object as plain YAML data, keys in the Python order; entries keep keys we do not know. */
