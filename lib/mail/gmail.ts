@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import type { GmailApi } from '../google/gmail';
+import { isGoogleApiError } from '../google/retry';
 import { buildMime, EmailMessage } from './message';
 import type { FoundMessage, MailTransport, SendOptions, SendResult } from './transport';
 
@@ -16,7 +17,16 @@ export class GmailTransport implements MailTransport {
 
   async send(msg: EmailMessage, sendOpts: SendOptions = {}): Promise<SendResult> {
     const built = buildMime(msg, { now: (this.opts.now ?? (() => new Date()))(), hostname: this.opts.hostname ?? os.hostname() });
-    const r = await this.api.sendRaw(built.raw, sendOpts.threadId ? { threadId: sendOpts.threadId } : {});
+    let r;
+    try {
+      r = await this.api.sendRaw(built.raw, sendOpts.threadId ? { threadId: sendOpts.threadId } : {});
+    } catch (e) {
+      // The conversation is gone from the mailbox (deleted, or a thread id imported from the Python state that
+      // belongs to another mailbox): Gmail refuses the send with 404 and sent nothing. Send it as a new
+      // conversation rather than fail forever; In-Reply-To/References still thread it for the recipient.
+      if (!sendOpts.threadId || !isGoogleApiError(e) || e.status !== 404) throw e;
+      r = await this.api.sendRaw(built.raw, {});
+    }
     return { id: r.id, messageId: built.messageId, threadId: r.threadId };
   }
 

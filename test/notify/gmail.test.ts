@@ -124,3 +124,20 @@ it('quota errors (429) keep the mail, pause the outbox, and it goes out once lat
   expect(count('gmail.messages.send')).toBe(sends0 + 3);
   expect(n.status()).toMatchObject({ pending: 0, failing: [] });
 });
+
+it("a thread that is not in the sender's mailbox (deleted, or another mailbox's id): sent as a new conversation, once", async () => {
+  const env = { SYFT_BG_GOOGLE_ROOT_URL: emu.url };
+  const ds = emu.world.addUser(DS);
+  const dsAuth = makeOAuthClient({ clientId: ds.clientId, clientSecret: ds.clientSecret }, env);
+  dsAuth.setCredentials({ access_token: ds.accessToken, refresh_token: ds.refreshToken, expiry_date: Date.now() + 3_600_000 });
+  const dsTransport = new GmailTransport(createGmailApi(dsAuth, { env, retry: { maxAttempts: 1 } }), { hostname: 'test-host' });
+  const theirs = await dsTransport.send({ from: DS, to: [DO], subject: 'their thread', text: 'x\n' });
+  expect(theirs.threadId).toBeTruthy();
+
+  const before = count('gmail.messages.send');
+  const r = await transport.send({ from: DO, to: [DS], subject: 'Re: Job: lost', text: 'follow-up\n' }, { threadId: theirs.threadId! });
+  expect(count('gmail.messages.send') - before).toBe(2); // refused (404, nothing sent), then sent without threadId
+  expect(r.threadId).toBeTruthy();
+  expect(r.threadId).not.toBe(theirs.threadId);
+  expect(byRfc(DO, r.messageId)).toHaveLength(1);
+});
