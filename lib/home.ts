@@ -62,7 +62,23 @@ export function layout(dir: string): HomeLayout {
 
 /** The home of this process (reads the real environment and filesystem). */
 export function currentHome(env: NodeJS.ProcessEnv = process.env): HomeLayout & { source: HomeSource; userHome: string } {
-  const homedir = env.HOME && env.HOME !== '' ? env.HOME : os.homedir();
+  const homedir = userHomeOf(env);
   const r = resolveHome({ env, homedir, exists: (p) => fs.existsSync(p) });
   return { ...layout(r.dir), source: r.source, userHome: homedir };
+}
+
+/**
+ * The user's home folder: `$HOME` when it is an absolute path, else the account's home from the password database
+ * (an empty or relative `HOME` would otherwise put ~/.syft-bg in whatever folder the command runs in).
+ */
+export function userHomeOf(env: NodeJS.ProcessEnv = process.env): string {
+  const h = env.HOME;
+  if (h && path.isAbsolute(h)) return h;
+  try {
+    const fromPasswd = os.userInfo().homedir;
+    if (fromPasswd && path.isAbsolute(fromPasswd)) return fromPasswd;
+  } catch {
+    // no password entry (some containers)
+  }
+  return path.resolve(h || os.homedir() || '/');
 }

@@ -1,6 +1,5 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandTilde } from '../home';
+import { expandTilde, userHomeOf } from '../home';
 import type { AutoApprovalObjectFile, ConfigFile } from './schema';
 import type { AutoApprovalObject, EmailTransport, SyftBgConfig, SyftboxTransport, TransportsConfig } from './types';
 
@@ -12,7 +11,7 @@ export interface ResolveEnv {
 }
 
 export function defaultUserHome(): string {
-  return process.env.HOME && process.env.HOME !== '' ? process.env.HOME : os.homedir();
+  return userHomeOf(process.env);
 }
 
 /** `~/SyftBox_<email>`, as the Python validator (§4.2). */

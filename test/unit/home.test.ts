@@ -23,3 +23,23 @@ describe('resolveHome', () => {
     ]);
   });
 });
+
+describe('userHomeOf', () => {
+  const { userHomeOf, currentHome } = require('../../lib/home') as typeof import('../../lib/home');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const passwd = os.userInfo().homedir;
+
+  it('is $HOME when it is an absolute path', () => {
+    expect(userHomeOf({ HOME: '/srv/alice' })).toBe('/srv/alice');
+  });
+
+  it('an empty, missing or relative HOME falls back to the account home (never a relative ~/.syft-bg)', () => {
+    for (const HOME of ['', undefined, 'relative/dir']) {
+      const env: NodeJS.ProcessEnv = HOME === undefined ? {} : { HOME };
+      expect(userHomeOf(env)).toBe(passwd);
+      expect(path.isAbsolute(currentHome(env).config)).toBe(true);
+      expect(currentHome(env).config).toBe(path.join(passwd, '.syft-bg', 'config.yaml'));
+    }
+  });
+});
