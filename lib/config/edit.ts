@@ -5,6 +5,7 @@ import { UserError } from '../errors';
 import { readFileIfExists, writeFileAtomic } from '../fs/atomic';
 import { pythonLayoutDocument } from './defaults';
 import { ConfigError, describeFound, issuesToProblems, yamlErrorsToProblems } from './errors';
+import { loadConfig } from './load';
 import { migrateLegacyDocument } from './legacy';
 import { validateConfig } from './schema';
 import { spliceEdit } from './splice';
@@ -130,6 +131,13 @@ export function updateConfig(home: ConfigHome, mutate: (doc: Document) => void):
 
     if (!isDeepStrictEqual(before, identity(file))) continue; // changed under us: redo on the new content
     writeFileAtomic(file, out);
+    // Refresh the validated cache now (yaml and zod are loaded here anyway), so the running services pick up the
+    // edit through `loadConfigCached` without loading them.
+    try {
+      loadConfig(home);
+    } catch {
+      // the file changed again under us, or cannot be read back: the next reader validates it
+    }
     return { path: file, notices, changed: true };
   }
   throw new UserError(`${file} kept changing while it was being updated; try again.`, 1);

@@ -36,6 +36,40 @@ function cachedWithoutYamlAndZod(home: ConfigHome): LoadedConfig {
 }
 
 describe('loadConfigCached', () => {
+  it('an edit through updateConfig refreshes the cache: the services read the edit without yaml or zod', () => {
+    const { updateConfig } = require('../../lib/config/edit') as typeof import('../../lib/config/edit');
+    const { setIn } = require('../../lib/config/yamldoc') as typeof import('../../lib/config/yamldoc');
+    write(t.home.config, fixture('python-after-auto-approve.yaml', t.userHome));
+    loadConfig(t.home);
+    updateConfig(t.home, (doc) => setIn(doc, ['notify', 'interval'], 17));
+    const served = cachedWithoutYamlAndZod(t.home);
+    expect(served.config.notify.interval).toBe(17);
+    expect(served).toEqual(loadConfig(t.home));
+  });
+
+  it('approval objects come from the cache too (no yaml or zod for an unchanged config)', () => {
+    write(t.home.config, fixture('python-after-auto-approve.yaml', t.userHome));
+    const full = loadConfig(t.home);
+    let names: string[] = [];
+    try {
+      jest.isolateModules(() => {
+        jest.doMock('yaml', () => {
+          throw new Error('yaml was loaded');
+        });
+        jest.doMock('zod', () => {
+          throw new Error('zod was loaded');
+        });
+        const m = require('../../lib/approval/store') as typeof import('../../lib/approval/store');
+        names = [...m.loadApprovalObjects(t.home).objects.keys()];
+      });
+    } finally {
+      jest.dontMock('yaml');
+      jest.dontMock('zod');
+    }
+    expect(names.length).toBeGreaterThan(0);
+    expect(names).toEqual(Object.keys(full.config.approve.auto_approvals.objects));
+  });
+
   it('serves the cache written by loadConfig without loading yaml or zod', () => {
     write(t.home.config, fixture('python-after-auto-approve.yaml', t.userHome));
     const full = loadConfig(t.home);
