@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ConfigView } from './status';
 import type { DaemonSnapshot } from './pm2/daemon-reader';
+import { SERVICE_SCOPES, missingScopes, shortScope } from './google/scopes';
 
 export interface Check {
   /** ✓ ok, ✗ problem (blocks "ready"), - informational / not needed. */
@@ -19,6 +21,128 @@ export interface SetupInputs {
   daemon: DaemonSnapshot;
   exists: (p: string) => boolean;
   isDir: (p: string) => boolean;
+  /**
+   * Parse a token file as the services will (`checkTokenFile`): its scopes, or why it is unusable. Without it the
+   * token files are only checked to exist.
+   */
+  readToken?: (p: string, email?: string) => TokenCheck;
+}
+
+/** A token file parsed as the services read it: the scopes it lists (empty: none listed), or why it is unusable. */
+export type TokenCheck = { ok: true; scopes: string[] } | { ok: false; error: string };
+
+/** `{"installed": {…}}` / `{"web": {…}}`: an OAuth client file (credentials.json), not a token. */
+function isClientFile(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return ['installed', 'web'].some((k) => typeof o[k] === 'object' && o[k] !== null && !Array.isArray(o[k]));
+}
+
+/**
+ * The client id/secret of an OAuth client file, for a saved OAuth2Client token (which holds none); read the way
+ * lib/google/oauth-flow's `parseClientSecrets` reads it, without loading the Google libraries. Undefined when the
+ * file does not exist; an unusable file is an error naming it (never its content).
+ */
+function clientPairOf(credentialsPath: string): { clientId: string; clientSecret: string } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(credentialsPath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`Cannot read the OAuth client file ${credentialsPath}: ${fsReason(e)}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (!isClientFile(v)) throw new Error(`OAuth client file ${credentialsPath}: expected {"installed": {...}} as downloaded from the Google Cloud console`);
+  const o = v as Record<string, Record<string, unknown>>;
+  const s = (o.installed ?? o.web)!;
+  if (typeof s.client_id !== 'string' || !s.client_id || typeof s.client_secret !== 'string' || !s.client_secret) {
+    throw new Error(`OAuth client file ${credentialsPath}: missing "client_id" or "client_secret"`);
+  }
+  return { clientId: s.client_id, clientSecret: s.client_secret };
+}
+
+/**
+ * Parse a token file's text as lib/google/auth's `loadAuth` will (lib/google/token-file's `parseTokenFile`: the
+ * Python, authorized_user and saved-OAuth2Client shapes; the latter takes its client from `credentialsPath`), without
+ * loading the Google libraries. Messages name the files and keys, never a value. An OAuth client file passed by
+ * mistake gets the way to use it.
+ */
+export function checkTokenText(text: string, file: string, credentialsPath: string, email = 'EMAIL'): TokenCheck {
+  const { parseTokenFile, detectShape } = require('./google/token-file') as typeof import('./google/token-file');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined; // parseTokenFile reports it, without quoting the text
+  }
+  if (isClientFile(v)) {
+    return {
+      ok: false,
+      error:
+        `${file} is an OAuth client file (credentials.json), not a token: put it at ${credentialsPath} ` +
+        `and run 'syft-bg init -e ${email}' without -t to sign in`,
+    };
+  }
+  try {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      if (detectShape(o) === 'oauth2client' && !o.client_id && !o.client_secret && !fs.existsSync(credentialsPath)) {
+        return {
+          ok: false,
+          error: `Google token file ${file}: a saved OAuth2Client token holds no client id/secret: put its OAuth client file (credentials.json) at ${credentialsPath}`,
+        };
+      }
+    }
+    const t = parseTokenFile(text, file, { fallbackClient: () => clientPairOf(credentialsPath) });
+    return { ok: true, scopes: t.credentials.scopes };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** `checkTokenText` on a file (credentials.json beside it by default, as the services look for it). */
+export function checkTokenFile(file: string, credentialsPath = path.join(path.dirname(file), 'credentials.json'), email?: string): TokenCheck {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, error: `Cannot read the token file ${file}: ${fsReason(e)}` };
+  }
+  return checkTokenText(text, file, credentialsPath, email);
+}
+
+/** `gmail.modify, drive`, or that the file lists none (then Google decides at the first call, as the services do). */
+export function describeScopes(scopes: readonly string[]): string {
+  return scopes.length > 0 ? `scopes: ${scopes.map(shortScope).join(', ')}` : 'the file lists no scopes';
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EEXIST: 'something with that name is already there',
+  ENOENT: 'no such file or folder',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  EBUSY: 'the resource is busy',
+};
+
+/** Why a filesystem call failed, in words with the OS code: `permission denied (EACCES)`. */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return REASONS[code] ? `${REASONS[code]} (${code})` : code;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The checks of `syft-bg setup-status` (pure given its inputs). */
@@ -62,9 +186,14 @@ export function setupChecks(i: SetupInputs): Check[] {
     out.push({ mark: '✓', label: 'SyftBox transport', detail: t.syftbox === 'local' ? 'local (no Google Drive needed)' : 'drive' });
   }
 
-  const google = configOk && (c.transports.email === 'gmail' || c.transports.syftbox === 'drive');
-  const tokens = [...new Set([c.gmailTokenPath, c.driveTokenPath])];
+  // The token files the active Google transports read, with the scopes each needs (one file may serve both).
+  const needs = new Map<string, string[]>();
+  if (configOk && c.transports.email === 'gmail') needs.set(c.gmailTokenPath, [...SERVICE_SCOPES.notify]);
+  if (configOk && c.transports.syftbox === 'drive') needs.set(c.driveTokenPath, [...(needs.get(c.driveTokenPath) ?? []), ...SERVICE_SCOPES.approve]);
+  const google = needs.size > 0;
+  const tokens = [...needs.keys()];
   const missingTokens = tokens.filter((p) => !i.exists(p));
+  const email = c.email ?? 'EMAIL';
   if (!google) {
     out.push({ mark: '-', label: 'credentials.json', detail: 'not needed by the local transports' });
     out.push({ mark: '-', label: 'token.json', detail: 'not needed by the local transports' });
@@ -72,7 +201,7 @@ export function setupChecks(i: SetupInputs): Check[] {
     const hasCreds = i.exists(i.credentialsPath);
     if (missingTokens.length === 0) {
       out.push({ mark: hasCreds ? '✓' : '-', label: 'credentials.json', detail: hasCreds ? i.credentialsPath : 'not needed while the token is valid' });
-      for (const t of tokens) out.push({ mark: '✓', label: 'token', detail: t });
+      for (const t of tokens) out.push(tokenCheck(t, needs.get(t)!, i.readToken, email));
     } else {
       out.push(
         hasCreds
@@ -84,15 +213,19 @@ export function setupChecks(i: SetupInputs): Check[] {
               fix: 'Google Cloud Console → APIs & Services → Credentials → Create OAuth client ID (Desktop app) → download it to that path',
             },
       );
-      for (const t of missingTokens) {
+      for (const t of tokens) {
+        if (i.exists(t)) {
+          out.push(tokenCheck(t, needs.get(t)!, i.readToken, email));
+          continue;
+        }
         const legacy = [i.legacyGmailToken, i.legacyDriveToken].filter((p) => i.exists(p));
         out.push({
           mark: '✗',
           label: 'token',
           detail: `missing at ${t}`,
           fix: legacy.length
-            ? `found the old name ${legacy.join(' and ')}: 'mv ${legacy[0]} ${t}' (or run 'syft-bg init -e ${c.email ?? 'EMAIL'} -t ${legacy[0]}')`
-            : `sign in with 'syft-bg init -e ${c.email ?? 'EMAIL'}' (with credentials.json in place), or copy a token with '-t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
+            ? `found the old name ${legacy.join(' and ')}: 'mv ${legacy[0]} ${t}' (or run 'syft-bg init -e ${email} -t ${legacy[0]}')`
+            : `sign in with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a token with '-t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
         });
       }
     }
@@ -106,11 +239,44 @@ export function setupChecks(i: SetupInputs): Check[] {
   return out;
 }
 
+/** One existing token file: ✓ with its scopes, ✗ when it cannot be parsed or lacks a scope its transport needs. */
+function tokenCheck(file: string, needed: readonly string[], readToken: SetupInputs['readToken'], email: string): Check {
+  if (!readToken) return { mark: '✓', label: 'token', detail: file };
+  const r = readToken(file, email);
+  if (!r.ok) {
+    return {
+      mark: '✗',
+      label: 'token',
+      detail: r.error,
+      fix: `move ${file} away and sign in again with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a working token with 'syft-bg init -e ${email} -t TOKEN'`,
+    };
+  }
+  // A file that lists no scopes is taken as it is (Google answers at the first call), as lib/google/auth does.
+  const missing = r.scopes.length > 0 ? missingScopes(r.scopes, needed) : [];
+  if (missing.length === 0) return { mark: '✓', label: 'token', detail: `${file} (${describeScopes(r.scopes)})` };
+  const gmail = missing.some((s) => (SERVICE_SCOPES.notify as readonly string[]).includes(s));
+  const drive = missing.some((s) => (SERVICE_SCOPES.approve as readonly string[]).includes(s));
+  const what = [gmail ? 'Gmail' : '', drive ? 'Drive' : ''].filter(Boolean).join(' and ');
+  const local = [gmail ? 'transports.email: maildir' : '', drive ? 'transports.syftbox: local' : ''].filter(Boolean).join(' and ');
+  return {
+    mark: '✗',
+    label: 'token',
+    detail: `${file} (${describeScopes(r.scopes)}) does not allow ${what} (${missing.map(shortScope).join(', ')})`,
+    fix: `move ${file} away and sign in again with 'syft-bg init -e ${email}' to allow ${what}, or set ${local}`,
+  };
+}
+
+/** Continuation lines of a multi-line text, indented to `indent` columns. */
+function indentRest(text: string, indent: number): string {
+  return text.split('\n').join('\n' + ' '.repeat(indent));
+}
+
 export function renderChecks(checks: Check[]): { text: string; ready: boolean } {
   const lines = ['syft-bg setup', '='.repeat(50)];
+  // `  ✓ <label padded to 18> <detail>`: the detail starts at column 23, a fix's text at column 11.
   for (const ch of checks) {
-    lines.push(`  ${ch.mark} ${ch.label.padEnd(18)} ${ch.detail}`);
-    if (ch.fix) lines.push(`      fix: ${ch.fix}`);
+    lines.push(`  ${ch.mark} ${ch.label.padEnd(18)} ${indentRest(ch.detail, 23)}`);
+    if (ch.fix) lines.push(`      fix: ${indentRest(ch.fix, 11)}`);
   }
   const problems = checks.filter((c) => c.mark === '✗').length;
   lines.push('-'.repeat(50));
@@ -119,6 +285,7 @@ export function renderChecks(checks: Check[]): { text: string; ready: boolean } 
 }
 
 export const realFs = {
+  readToken: (p: string, email?: string): TokenCheck => checkTokenFile(p, undefined, email),
   exists: (p: string) => fs.existsSync(p),
   isDir: (p: string) => {
     try {

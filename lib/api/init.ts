@@ -31,13 +31,16 @@ export interface InitResult {
   tokenStored?: string;
   /** The Google sign-in ran (and stored the token). */
   signedIn: boolean;
-  /** The SyftBox folder, when init created it (local transport only). */
+  /** The SyftBox folder, when init created it (local transport only, before config.yaml was written). */
   createdSyftboxRoot?: string;
 }
 
 /**
  * `syft-bg init -e EMAIL [-r ROOT] [-t TOKEN]`: create config.yaml, or merge into the existing one (objects,
- * settings, comments and unknown keys kept). Everything is checked before anything is written.
+ * settings, comments and unknown keys kept). Everything is checked before anything is written, and a failed init
+ * changes nothing (see lib/init.ts; a token from the sign-in stays, so a re-run does not ask again). A filesystem
+ * failure is a UserError naming the path and the OS reason (exit 1). When something the services read at start
+ * changed and the PM2 daemon runs them, the last message says 'syft-bg restart' applies it.
  */
 export async function init(opts: InitOptions): Promise<InitResult> {
   const ctx = resolveContext(opts);
@@ -54,6 +57,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       const { isValidEmail } = require('../config/email') as typeof import('../config/email');
       if (!isValidEmail(opts.email.trim())) throw new UserError(`Invalid email '${opts.email}': expected an address like name@example.com`, EXIT.usage);
       if (opts.syftboxRoot !== undefined && opts.syftboxRoot.trim() === '') throw new UserError('Invalid SyftBox root: the path is empty', EXIT.usage);
+      (require('../init') as typeof import('../init')).checkWritableFolder(home.dir);
       const { runDesktopFlow } = require('../google/oauth-flow') as typeof import('../google/oauth-flow');
       await runDesktopFlow({
         credentialsPath: credentials,
@@ -69,16 +73,47 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     }
   }
   const { runInit } = require('../init') as typeof import('../init');
-  const r = runInit({ home, email: opts.email, syftboxRoot: opts.syftboxRoot, tokenPath, cwd, ...(opts.now ? { now: opts.now } : {}) });
-  const result: InitResult = { messages: [...r.messages], configPath: r.configPath, ...(r.tokenStored ? { tokenStored: r.tokenStored } : {}), signedIn };
-  // On the local transport the SyftBox folder is where jobs arrive: make sure it exists. (With Drive, the first
-  // sync creates it.)
-  const { loadConfig } = require('../config/load') as typeof import('../config/load');
-  const c = loadConfig(home).config;
-  if (c.syftbox_root && c.transports.syftbox === 'local' && !fs.existsSync(c.syftbox_root)) {
-    fs.mkdirSync(c.syftbox_root, { recursive: true });
-    result.messages.push(`Created SyftBox folder ${c.syftbox_root}`);
-    result.createdSyftboxRoot = c.syftbox_root;
+  // The SyftBox folder is created (local transport) before config.yaml is written: a folder that cannot be created
+  // fails init with nothing changed. With Drive, the first sync creates it.
+  const r = runInit({
+    home,
+    email: opts.email,
+    syftboxRoot: opts.syftboxRoot,
+    tokenPath,
+    cwd,
+    createSyftboxRoot: true,
+    signedIn,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const result: InitResult = {
+    messages: [...r.messages],
+    configPath: r.configPath,
+    ...(r.tokenStored ? { tokenStored: r.tokenStored } : {}),
+    signedIn,
+    ...(r.createdSyftboxRoot ? { createdSyftboxRoot: r.createdSyftboxRoot } : {}),
+  };
+  if (r.changed.length > 0) {
+    const running = await runningServices(ctx.pm2Home);
+    if (running.length > 0) result.messages.push(previousSettingsLine(running));
   }
   return result;
+}
+
+/**
+ * The syft-bg services the PM2 daemon has online, read over its RPC socket (lib/pm2/daemon-reader: no daemon is
+ * started; without a daemon socket the answer is immediate).
+ */
+async function runningServices(pm2Home: string): Promise<string[]> {
+  const { readDaemon } = require('../pm2/daemon-reader') as typeof import('../pm2/daemon-reader');
+  const { SERVICES, pm2Name } = require('../services') as typeof import('../services');
+  const d = await readDaemon({ home: pm2Home, timeoutMs: 1000 });
+  if (!d.running) return [];
+  return SERVICES.filter((s) => d.processes.some((p) => p.name === pm2Name(s) && p.pm2_env.status === 'online'));
+}
+
+/** The services keep what they read at start: say so, with the command that applies the new settings. */
+export function previousSettingsLine(running: readonly string[]): string {
+  return running.length === 1
+    ? `${running[0]} is running with the previous settings: 'syft-bg restart ${running[0]}' applies the new ones.`
+    : `${running.join(' and ')} are running with the previous settings: 'syft-bg restart' applies the new ones.`;
 }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { simpleParser } from 'mailparser';
-import { makeSandbox, Sandbox, statusJson, waitFor, ROOT } from '../helpers/sandbox';
+import { makeSandbox, Sandbox, statusJson, waitFor, ROOT, CLI, type CliResult } from '../helpers/sandbox';
 import { syftboxTransportWithToken } from '../../lib/config/resolve';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'config');
@@ -21,6 +22,8 @@ describe('syft-bg init (built binary)', () => {
     const s = statusJson(sb);
     expect(s.config.email).toBe('alice@uni.edu');
     expect(s.config.transports).toMatchObject({ email: 'maildir', syftbox: 'local', emailChosenBy: 'config' });
+    // Whether services run is read from the daemon's socket: init never starts a PM2 daemon.
+    expect(fs.readdirSync(sb.pm2Home)).toEqual(['touch']);
   });
 
   it('rejects an invalid e-mail (exit 2) and a missing token file (exit 2), writing nothing', () => {
@@ -78,6 +81,196 @@ describe('syft-bg init (built binary)', () => {
     expect(j.config.email).toBe('new@uni.edu');
     expect(j.config.syftboxRoot).toBe(path.join(sb.dir, 'box'));
     expect(names(after)).toEqual(names(before));
+  });
+});
+
+const GMAIL = 'https://www.googleapis.com/auth/gmail.modify';
+const DRIVE = 'https://www.googleapis.com/auth/drive';
+/** A Python (google-auth) token listing `scopes`, with values that must never be printed. */
+function pyToken(scopes: string[]): string {
+  return JSON.stringify({ token: 'ya29.TOPSECRET', refresh_token: '1//TOPSECRET', client_id: 'c.apps', client_secret: 'TOPSECRET-cs', scopes });
+}
+
+/** No stack trace, no internal error: one `Error: …` line. */
+function expectOneLineError(r: CliResult, code: number, line: string): void {
+  expect(r.code).toBe(code);
+  expect(r.stderr).toBe(`Error: ${line}\n`);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+}
+
+describe('syft-bg init (built binary): filesystem failures as a non-root user', () => {
+  // Root ignores permissions: as root, the CLI runs as nobody (setpriv, as test/boot/nonroot.test.ts does).
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  let sb: Sandbox;
+  let locked: string;
+  let readOnly: string;
+  beforeEach(() => {
+    sb = makeSandbox('initfs');
+    fs.chmodSync(sb.dir, 0o755); // mkdtemp makes 0700: nobody must reach its HOME
+    fs.chmodSync(sb.home, 0o777);
+    locked = path.join(sb.dir, 'locked'); // like /root for nobody: cannot even be entered
+    readOnly = path.join(sb.dir, 'ro'); // can be read, not written
+    fs.mkdirSync(locked);
+    fs.mkdirSync(readOnly);
+    fs.chmodSync(locked, 0o000);
+    fs.chmodSync(readOnly, 0o555);
+  });
+  afterEach(() => {
+    fs.chmodSync(locked, 0o700);
+    fs.chmodSync(readOnly, 0o755);
+    sb.cleanup();
+  });
+  function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+    if (!root) return sb.cli(args, { env });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+      env: { ...sb.env, ...env },
+      encoding: 'utf8',
+      cwd: sb.dir,
+      timeout: 60_000,
+    });
+    if (r.error) throw r.error;
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+  const nothingWritten = () => {
+    expect(fs.readdirSync(sb.home)).toEqual([]); // no ~/.syft-bg, no ~/SyftBox_…
+  };
+
+  it('a SyftBox folder that cannot be created (EACCES): exit 1, one line, no config written', () => {
+    const r = cli(['init', '-e', 'x@y.co', '-r', `${locked}/sb`]);
+    expectOneLineError(r, 1, `Cannot create the folder ${locked}/sb: permission denied (EACCES)`);
+    expect(r.stdout).toBe('');
+    nothingWritten();
+  });
+
+  it('a syft-bg home that cannot be read (EACCES) or created (EACCES): exit 1, one line, nothing written', () => {
+    const r = cli(['init', '-e', 'x@y.co'], { SYFT_BG_HOME: `${locked}/sbh` });
+    expectOneLineError(r, 1, `Cannot read the config file ${locked}/sbh/config.yaml: permission denied (EACCES)`);
+    const w = cli(['init', '-e', 'x@y.co'], { SYFT_BG_HOME: `${readOnly}/sbh` });
+    expectOneLineError(w, 1, `Cannot create the folder ${readOnly}/sbh: permission denied (EACCES)`);
+    nothingWritten();
+  });
+
+  it('a config.yaml that cannot be rewritten: exit 1, the file and the folders as they were', () => {
+    const home = path.join(readOnly, 'home');
+    fs.chmodSync(readOnly, 0o755);
+    fs.mkdirSync(home);
+    const cfg = path.join(home, 'config.yaml');
+    fs.writeFileSync(cfg, 'do_email: old@y.co  # mine\n', { mode: 0o644 });
+    fs.chmodSync(home, 0o555);
+    fs.chmodSync(readOnly, 0o555);
+    const r = cli(['init', '-e', 'new@y.co'], { SYFT_BG_HOME: home });
+    expectOneLineError(r, 1, `Cannot write the config file ${cfg}: permission denied (EACCES)`);
+    expect(fs.readFileSync(cfg, 'utf8')).toBe('do_email: old@y.co  # mine\n');
+    expect(fs.readdirSync(home)).toEqual(['config.yaml']);
+    nothingWritten(); // ~/SyftBox_new@y.co was created before the write, then removed
+  });
+
+  it('a token that cannot be stored: the SyftBox folder made for this init is removed again', () => {
+    // The home exists read-only: config.yaml could be read, nothing can be written in it.
+    const home = path.join(readOnly, 'home');
+    fs.chmodSync(readOnly, 0o755);
+    fs.mkdirSync(home);
+    fs.chmodSync(home, 0o555);
+    fs.chmodSync(readOnly, 0o555);
+    const tok = path.join(sb.dir, 'tok.json');
+    fs.writeFileSync(tok, pyToken([GMAIL]), { mode: 0o644 });
+    const r = cli(['init', '-e', 'x@y.co', '-t', tok], { SYFT_BG_HOME: home });
+    expectOneLineError(r, 1, `Cannot write the token ${home}/token.json: permission denied (EACCES)`);
+    nothingWritten(); // ~/SyftBox_x@y.co was created first (local transport: the token has no Drive), then removed
+  });
+});
+
+describe('syft-bg init while the services run', () => {
+  let sb: Sandbox;
+  beforeAll(() => (sb = makeSandbox('initrun')));
+  afterAll(() => sb.cleanup());
+  const LINE_BOTH = "notify and approve are running with the previous settings: 'syft-bg restart' applies the new ones.";
+
+  it('says that they still use the previous settings, only when something they read changed', () => {
+    expect(sb.cli(['init', '-e', 'a@b.org']).stdout).not.toContain('running with the previous settings');
+    expect(sb.cli(['start']).code).toBe(0);
+    const r = sb.cli(['init', '-e', 'new@b.org']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe(LINE_BOTH);
+    const same = sb.cli(['init', '-e', 'new@b.org']);
+    expect(same.code).toBe(0);
+    expect(same.stdout).not.toContain('previous settings');
+    // A token changes the transports (and the token): approve stopped, notify alone is named.
+    expect(sb.cli(['stop', 'approve']).code).toBe(0);
+    const tok = path.join(sb.dir, 'tok.json');
+    fs.writeFileSync(tok, pyToken([GMAIL]));
+    const t = sb.cli(['init', '-e', 'new@b.org', '-t', tok]);
+    expect(t.code).toBe(0);
+    expect(t.stdout.trimEnd().split('\n').pop()).toBe("notify is running with the previous settings: 'syft-bg restart notify' applies the new ones.");
+    expect(t.stdout + t.stderr).not.toContain('TOPSECRET');
+  });
+});
+
+describe('setup-status checks the tokens the Google transports use', () => {
+  let sb: Sandbox;
+  let tok: string;
+  let cfg: string;
+  beforeAll(() => {
+    sb = makeSandbox('sst');
+    fs.mkdirSync(sb.syftBgHome, { recursive: true });
+    tok = path.join(sb.syftBgHome, 'token.json');
+    cfg = path.join(sb.syftBgHome, 'config.yaml');
+    fs.writeFileSync(cfg, `do_email: a@b.org\nsyftbox_root: ${sb.dir}\ntransports:\n  email: gmail\n  syftbox: drive\n`);
+  });
+  afterAll(() => sb.cleanup());
+
+  it('a token without Drive while transports.syftbox is drive: ✗ with the fix, exit 1', () => {
+    fs.writeFileSync(tok, pyToken([GMAIL]), { mode: 0o600 });
+    const r = sb.cli(['setup-status']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`  ✗ token              ${tok} (scopes: gmail.modify) does not allow Drive (drive)\n`);
+    expect(r.stdout).toContain(
+      `      fix: move ${tok} away and sign in again with 'syft-bg init -e a@b.org' to allow Drive, or set transports.syftbox: local\n`,
+    );
+    expect(r.stdout).not.toContain('Ready');
+  });
+
+  it('a token with both scopes: ✓ with its scopes, ready', () => {
+    fs.writeFileSync(tok, pyToken([GMAIL, DRIVE]), { mode: 0o600 });
+    const r = sb.cli(['setup-status']);
+    expect(r.stdout).toContain(`  ✓ token              ${tok} (scopes: gmail.modify, drive)\n`);
+    expect(r.stdout).toContain('✅ Ready');
+    expect(r.code).toBe(0);
+  });
+
+  it('an unusable token file: ✗ with the parse error, never its content', () => {
+    fs.writeFileSync(tok, JSON.stringify({ installed: { client_id: 'c.apps', client_secret: 'TOPSECRET-cs' } }), { mode: 0o600 });
+    const r = sb.cli(['setup-status']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `  ✗ token              ${tok} is an OAuth client file (credentials.json), not a token: put it at ${path.join(sb.syftBgHome, 'credentials.json')} ` +
+        "and run 'syft-bg init -e a@b.org' without -t to sign in\n",
+    );
+    expect(r.stdout).not.toContain('TOPSECRET');
+  });
+
+  it('reads the token without loading a Google library (setup-status stays fast)', () => {
+    fs.writeFileSync(tok, pyToken([GMAIL, DRIVE]), { mode: 0o600 });
+    const api = path.join(ROOT, 'dist', 'lib', 'api', 'status.js');
+    const script =
+      `require(${JSON.stringify(api)}).setupStatus().then((r) => console.log(JSON.stringify({ ` +
+      `ready: r.ready, token: r.checks.find((c) => c.label === 'token').detail, ` +
+      `google: Object.keys(require.cache).filter((k) => /googleapis|google-auth-library|gaxios/.test(k)) })))`;
+    const r = spawnSync(process.execPath, ['-e', script], { env: sb.env, encoding: 'utf8', cwd: sb.dir });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ ready: true, token: `${tok} (scopes: gmail.modify, drive)`, google: [] });
+  });
+
+  it('a multi-line detail is indented under the detail column', () => {
+    const good = fs.readFileSync(cfg, 'utf8');
+    fs.writeFileSync(cfg, 'do_email: a@b.org\nnotify:\n  interval: -3\napprove:\n  interval: -4\n');
+    try {
+      const r = sb.cli(['setup-status']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/\n {2}✗ config\.yaml {8}invalid: \S*config\.yaml:3:13: notify\.interval: [^\n]*\n {23}\S*config\.yaml:5:13: approve\.interval: /);
+    } finally {
+      fs.writeFileSync(cfg, good);
+    }
   });
 });
 
