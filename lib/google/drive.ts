@@ -16,8 +16,10 @@ import { Readable } from 'node:stream';
 import { callOptions, makeDrive, reauthorizer, currentAccessToken } from './clients';
 import { DriveQuery, fields, FileField, FOLDER_MIME, q } from './query';
 import { gaxiosNoRetry, GoogleApiError, RetryPolicy, withRetry } from './retry';
+import { createBatchOps, type DeleteFilesResult, type ShareManyItem, type ShareManyResult } from './drive-batch';
 
 export { FOLDER_MIME };
+export type { DeleteFilesResult, ShareManyItem, ShareManyResult };
 
 export interface DriveFile {
   id: string;
@@ -251,6 +253,17 @@ export interface DriveApi {
   listPermissions(fileId: string): Promise<DrivePermission[]>;
   /** #28 `permissions.create` for a user. Non-idempotent; after an ambiguous failure the permissions are checked. */
   share(fileId: string, email: string, role: ShareRole, opts?: { sendNotificationEmail?: boolean }): Promise<DrivePermission>;
+  /**
+   * #26 batched (drive-batch.ts): `files.delete` of many files, at most 100 per `POST /batch/drive/v3`. 404 and 403
+   * `insufficientFilePermissions` are `missing` (ignored, as the reference); retryable part failures are re-sent in
+   * a later batch after the backoff; the rest is `failed`. Duplicate ids are deleted once.
+   */
+  deleteFiles(ids: string[]): Promise<DeleteFilesResult>;
+  /**
+   * #28 batched (drive-batch.ts): `permissions.create` for many (file, user) pairs, at most 100 per batch request;
+   * one result per item, in input order. Parts that failed ambiguously are looked up before being re-sent.
+   */
+  shareMany(items: ShareManyItem[], opts?: { sendNotificationEmail?: boolean }): Promise<ShareManyResult[]>;
   /** The reference's `add_permission`: share unless `email` already has at least `role` (case-insensitive). */
   ensureShared(fileId: string, email: string, role: ShareRole, opts?: { sendNotificationEmail?: boolean }): Promise<{ permission: DrivePermission; created: boolean }>;
   /** `changes.getStartPageToken` */
@@ -483,6 +496,8 @@ export function createDriveApi(auth: OAuth2Client, opts: DriveApiOptions = {}): 
       return { data, partial: res.status === 206, ...(total !== undefined ? { total } : {}) };
     });
   }
+
+  const batch = createBatchOps({ auth, base, run, retry: retryPolicy, listPermissions, hasRole });
 
   const api: DriveApi = {
     async whoami() {
@@ -748,6 +763,8 @@ export function createDriveApi(auth: OAuth2Client, opts: DriveApiOptions = {}): 
 
     listPermissions,
     share,
+    deleteFiles: (ids) => batch.deleteFiles(ids),
+    shareMany: (items, o) => batch.shareMany(items, o),
 
     async ensureShared(fileId, email, role, o) {
       const existing = hasRole(await listPermissions(fileId), email, role);
