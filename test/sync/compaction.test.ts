@@ -253,10 +253,15 @@ test('an outbox of 20 messages becomes one; DSs that synced all, some or none of
     write(review(`j${i % 6}/state.yaml`), `status: running\nstep: ${i}\n`);
     if (i === 2) write(review('gone/state.yaml'), 'status: failed\n');
     if (i === 9) fs.rmSync(doFile(review('gone/state.yaml')));
+    const batchesBefore = h.emu.world.counters.get('drive.batch') ?? 0;
     const r = await e.cycle([DS]);
     expect(r.errors).toEqual([]);
     if (i === 6) await sync('some');
-    if (r.outboxCompactions.length > 0) compacted = { i, c: r.outboxCompactions[0]! };
+    if (r.outboxCompactions.length > 0) {
+      compacted = { i, c: r.outboxCompactions[0]! };
+      // the 20 merged messages went in one batch request (§3.8 #26), not 20 deletes
+      expect((h.emu.world.counters.get('drive.batch') ?? 0) - batchesBefore).toBe(1);
+    }
     else await sync('all');
   }
   expect(compacted).toBeDefined();
