@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Figures for the foundation issue (a benchmark, not a test):
 //   1. `syft-bg status` wall time with the daemon up, and `pm2 jlist` in the same run;
-//   2. `syft-bg ensure-running notify approve` from no daemon to both online;
+//   2. `syft-bg ensure-running notify approve` from no daemon to both online and ready;
 //   3. RSS of each idle service.
 // Runs in a throw-away HOME and PM2_HOME; needs `npm run build` first. Usage: node bench/cli.js [runs]
 'use strict';
@@ -44,7 +44,7 @@ const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 
 try {
   run(CLI, ['init', '-e', 'bench@example.com']);
 
-  // 2. cold start: no daemon → both online (the command returns once both are online).
+  // 2. cold start: no daemon → both online (the command returns once both are ready: set-up done).
   const cold = [];
   for (let i = 0; i < Math.min(RUNS, 7); i++) {
     kill();

@@ -112,8 +112,9 @@ async function main() {
   };
   const total = (c) => Object.values(c).reduce((a, b) => a + b, 0);
   const setInterval_ = (s) => fs.writeFileSync(cfgFile, fs.readFileSync(cfgFile, 'utf8').replace(/\nsync:\n {2}interval: \d+\n/, `\nsync:\n  interval: ${s}\n`));
-  const restart = () => {
-    const r = sb.cli(['restart', 'approve'], { env });
+  // cliAsync: start/restart wait until approve is ready, which needs this process's emulator to answer.
+  const restart = async () => {
+    const r = await sb.cliAsync(['restart', 'approve'], { env });
     if (r.code !== 0) throw new Error(`restart failed: ${r.stderr}`);
   };
   const results = { date: new Date().toISOString(), node: process.version, runs: RUNS, latency: {}, idle: {} };
@@ -130,7 +131,7 @@ async function main() {
     fs.mkdirSync(path.join(sb.dir, 'approved'));
     fs.writeFileSync(path.join(sb.dir, 'approved', 'script.sh'), SCRIPT);
     if (sb.cli(['auto-approve', path.join(sb.dir, 'approved', 'script.sh'), '-n', 'hello'], { env }).code !== 0) throw new Error('auto-approve failed');
-    if (sb.cli(['start', 'approve'], { env }).code !== 0) throw new Error('start failed');
+    if ((await sb.cliAsync(['start', 'approve'], { env })).code !== 0) throw new Error('start failed');
 
     const peers = [];
     const addPeers = async (n) => {
@@ -178,7 +179,7 @@ async function main() {
 
     // Idle, 10 approved peers, default interval.
     setInterval_(10);
-    restart();
+    await restart();
     await sleep(25_000); // the start-up work (peer pass, compatibility, first full cycle, our own uploads in the feed)
     emu.world.counters.clear();
     const t0 = Date.now();
@@ -196,7 +197,7 @@ async function main() {
       fs.writeFileSync(cfgFile, t);
     };
     withSafety(true);
-    restart();
+    await restart();
     await sleep(15_000); // start-up work and our own writes in the feed
     // Start the window just after a cycle's call, so that it holds whole intervals only (phase-free count).
     callLog.length = 0;
@@ -238,7 +239,7 @@ async function main() {
 
     withSafety(false);
     setInterval_(1);
-    restart();
+    await restart();
     console.log(`peer approval of 90 more DSs: ${await addPeers(90)} ms`);
     await sleep(3000);
     await latency('100');

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { SERVICES, ServiceName, pm2Name } from './services';
-import type { DaemonSnapshot } from './pm2/daemon-reader';
+import type { DaemonSnapshot, Pm2Process } from './pm2/daemon-reader';
+import { appHome, otherHomeOf } from './control';
 import { deriveRuntime, ServiceRuntime, ServiceState, formatBytes, formatUptime } from './pm2/state';
 
 /** What `status` needs from the configuration (kept small so status can use the cached config). */
@@ -35,6 +36,16 @@ export interface TokenStatus {
 export interface ServiceStatus extends ServiceRuntime {
   name: ServiceName;
   pm2Name: string;
+  /** The syft-bg home the PM2 app serves (its SYFT_BG_HOME); null when not started or not said. */
+  home?: string | null;
+  /** The app serves another syft-bg home than this one (same PM2 daemon): this home's commands leave it alone. */
+  otherHome?: boolean;
+}
+
+/** One service as this home sees it in the daemon's list (pure). */
+export function serviceStatus(s: ServiceName, procs: Pm2Process[], home: string, now: number): ServiceStatus {
+  const p = procs.find((x) => x.name === pm2Name(s));
+  return { name: s, pm2Name: pm2Name(s), ...deriveRuntime(p, now), home: appHome(p), otherHome: otherHomeOf(p, home) !== null };
 }
 
 /** What the notify service reports about its outbox (`<home>/notify/status.json`). */
@@ -122,14 +133,7 @@ export function buildStatus(input: { home: string; colab: boolean; config: Confi
       tokenStatus('notify.gmail_token_path', config.gmailTokenPath, config.transports.email === 'gmail'),
       tokenStatus('approve.drive_token_path', config.driveTokenPath, config.transports.syftbox === 'drive'),
     ],
-    services: SERVICES.map((s) => ({
-      name: s,
-      pm2Name: pm2Name(s),
-      ...deriveRuntime(
-        procs.find((p) => p.name === pm2Name(s)),
-        input.now,
-      ),
-    })),
+    services: SERVICES.map((s) => serviceStatus(s, procs, input.home, input.now)),
     notify: input.notify ?? null,
   };
 }
@@ -193,8 +197,9 @@ export function renderStatus(r: StatusReport): string {
       if (s.restarts > 0) parts.push(`restarts ${s.restarts}`);
       if (s.detail) parts.push(`(${s.detail})`);
     }
+    if (s.otherHome) parts.push(`(serves another home: ${s.home})`);
     out.push(parts.join(' ').trimEnd());
-    if (s.state === 'online' && s.metrics) out.push(`  ${''.padEnd(16)} ${renderMetrics(s.metrics)}`);
+    if (s.state === 'online' && s.metrics && !s.otherHome) out.push(`  ${''.padEnd(16)} ${renderMetrics(s.metrics)}`);
   }
   const n = r.notify;
   if (n && (n.failing.length > 0 || n.pausedUntil)) {

@@ -97,8 +97,9 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
   const timeout = requestTimeoutMs(i.loaded.raw);
 
   // Start-up check (one about.get): a refused token or another account is a configuration error; an unreachable
-  // Drive is not (the loop keeps trying).
-  const probe = createDriveApi(auth.client, { env, retry: { maxAttempts: 2, attemptTimeoutMs: Math.min(timeout, 10_000), deadlineMs: 15_000 }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) });
+  // Drive is not (the loop keeps trying). Bounded well below the CLI's wait for the service to be ready
+  // (READY_TIMEOUT_MS in lib/control.ts, 10 s): a slow network must not make `syft-bg start` report a failure.
+  const probe = createDriveApi(auth.client, { env, retry: { maxAttempts: 2, attemptTimeoutMs: Math.min(timeout, 3_000), deadlineMs: 6_000 }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) });
   try {
     const who = await probe.whoami();
     if (who.toLowerCase() !== i.me.toLowerCase()) {

@@ -29,7 +29,7 @@ export const notifyService: ServiceDefinition = {
     const id = requireIdentity(loaded);
     const c = loaded.config;
     const t = c.transports;
-    requireSupportedTransports(loaded);
+    requireSupportedTransports(loaded, ['notify']);
     const transport = await makeTransport(loaded.config, logger);
     const { heartbeatDue, heartbeatEmail } = await import('../../lib/notify/heartbeat');
     const { Journal } = await import('../../lib/notify/journal');

@@ -1,6 +1,6 @@
 /**
  * What the dashboard's keys do, through the programmatic API the commands use (lib/api): `s`/`t`/`r` are
- * `start|stop|restart(service)` (configuration check, PM2 start, wait until online), `e` is `explain` of the selected
+ * `start|stop|restart(service)` (configuration check, PM2 start, wait until ready), `e` is `explain` of the selected
  * job. Results come back as text for the dashboard's message line or panel; nothing is printed (the screen belongs
  * to the dashboard).
  */

@@ -70,7 +70,11 @@ export function buildCards(services: readonly ServiceStatus[], lastActivity: Par
       cpu: s?.cpuPercent !== null && s?.cpuPercent !== undefined ? `${s.cpuPercent}%` : '-',
       lastActivity: act === null || act === undefined ? 'never' : formatAgo(Math.max(0, now - act)),
       detail: s?.detail ? safeText(s.detail) : null,
-      note: name === 'notify' ? outboxNote(notify) : null,
+      note: s?.otherHome
+        ? { text: safeText(`serves another syft-bg home: ${s.home ?? '?'}`), tone: 'bad' as const }
+        : name === 'notify'
+          ? outboxNote(notify)
+          : null,
     };
   });
 }

@@ -10,7 +10,7 @@ export interface Output {
 }
 
 /**
- * A service did not come online after start/restart/ensureRunning. `result` holds what happened to every
+ * A service did not start or get ready after start/restart/ensureRunning. `result` holds what happened to every
  * service (the others may have started); `message` is the failure lines.
  */
 export class ServiceControlError<R extends Output = Output> extends UserError {

@@ -6,6 +6,7 @@ import { isUserError, EXIT } from '../errors';
 import { RESTART_POLICY } from '../pm2/apps';
 import { backoffMs, creationWindowExpired, pm2ChildEnv } from './fatal';
 import { runLoop } from './loop';
+import { readyFilePath, type ReadyRecord } from '../control';
 import type { LoadedConfig } from '../config/load';
 import type { MetricRegistry } from '../metrics/registry';
 
@@ -88,11 +89,23 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Under PM2, tell `syft-bg start|restart|ensure-running` (lib/control.ts) whether the set-up succeeded, and if not
+  // why: `<home>/<svc>/ready.json`. run-foreground shows both on its terminal and needs no signal.
+  const signalReady = (state: 'ready' | 'failed', message?: string) => {
+    if (!child.underPm2 || opts.foreground) return;
+    try {
+      writeReadyRecord(home, def.name, { pid: process.pid, state, ...(message !== undefined ? { message } : {}), at: new Date().toISOString() });
+    } catch (e) {
+      logger.warn({ err: e }, `could not write the readiness file: ${(e as Error).message}`);
+    }
+  };
+
   const fatal = async (code: number, message: string, err?: unknown): Promise<number> => {
     if (err && !isUserError(err)) logger.fatal({ err }, message);
     else logger.fatal(message);
     // Also on stderr: PM2 keeps it in logs/<svc>/pm2-error.log, run-foreground shows it.
     process.stderr.write(opts.foreground ? `Error: ${message}\n` : `syft-bg ${def.name}: ${message}\n`);
+    signalReady('failed', message);
     if (child.underPm2 && !opts.foreground) {
       if (creationWindowExpired(child, Date.now()) && child.pmId !== null) {
         const { withDaemonRpc } = require('../pm2/daemon-reader') as typeof import('../pm2/daemon-reader');
@@ -136,6 +149,7 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
     { ...svc.startInfo, config: home.config, interval_s: svc.intervalMs / 1000, node: process.version, once: opts.once },
     `${def.name} started`,
   );
+  signalReady('ready');
 
   const onError = (e: unknown) => logger.error({ err: e }, `${def.name} pass failed: ${(e as Error)?.message ?? e}`);
   if (opts.once) {
@@ -172,6 +186,12 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
   logger.info(`${def.name} stopped`);
   await log.close();
   return EXIT.ok;
+}
+
+/** Write `<home>/<svc>/ready.json` (atomically: the CLI polls it while the service starts). */
+export function writeReadyRecord(home: HomeLayout, service: ServiceName, rec: ReadyRecord): void {
+  const { writeFileAtomic } = require('../fs/atomic') as typeof import('../fs/atomic');
+  writeFileAtomic(readyFilePath(home, service), JSON.stringify(rec) + '\n');
 }
 
 /** Entry point helper for apps/<svc>/main.ts. */

@@ -142,6 +142,17 @@ describe('syft-bg start/stop/restart/ensure-running/status under a real PM2 daem
     expect(r.code).toBe(0);
     expect(statusJson(sb).services.map((s) => s.state)).toEqual(['stopped', 'stopped']);
   });
+
+  it('restart of a stopped service starts it and says it was stopped', () => {
+    const r = sb.cli(['restart', 'notify']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Started notify \(pid \d+; it was stopped\)\.\n$/);
+    expect(svc('notify').state).toBe('online');
+    const again = sb.cli(['restart', 'notify']);
+    expect(again.stdout).toMatch(/^Restarted notify \(pid \d+\)\.\n$/);
+    expect(sb.cli(['stop', 'notify']).code).toBe(0);
+  });
 });
 
 describe('configuration errors', () => {
@@ -194,9 +205,10 @@ describe('configuration errors', () => {
     const err = fs.readFileSync(path.join(sb.syftBgHome, 'logs', 'approve', 'pm2-error.log'), 'utf8');
     expect(err).toMatch(/config\.yaml:\d+:\d+: do_email/);
     fs.writeFileSync(cfg, good);
-    // Fixing the config and starting again brings it back.
-    const r = sb.cli(['start', 'approve']);
+    // Fixing the config and restarting brings it back, saying what it was.
+    const r = sb.cli(['restart', 'approve']);
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Started approve/);
+    expect(r.stdout).toMatch(/^Started approve \(pid \d+; it was errored: last exit code 78: invalid configuration \(see syft-bg logs\)\)\.\n$/);
   });
 });

@@ -64,7 +64,7 @@ describe('Drive transport under faults and kill -9 (emulator, real PM2)', () => 
   };
 
   beforeAll(async () => {
-    const r = k.sb.cli(['start', 'approve'], { env: k.env });
+    const r = await k.sb.cliAsync(['start', 'approve'], { env: k.env });
     expect(r.code).toBe(0);
     ds = k.api(DS);
     await requestPeer(ds, DS, DO);

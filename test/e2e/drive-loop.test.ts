@@ -22,8 +22,8 @@ describe('approve service over Google Drive (emulator, real PM2)', () => {
   const k = e2eKit({ name: 'e2e-loop' });
   const dsRoot = () => path.join(k.sb.dir, 'ds-root');
 
-  beforeAll(() => {
-    const r = k.sb.cli(['start', 'approve'], { env: k.env });
+  beforeAll(async () => {
+    const r = await k.sb.cliAsync(['start', 'approve'], { env: k.env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });

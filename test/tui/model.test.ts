@@ -28,6 +28,12 @@ describe('buildCards', () => {
     expect(cards[1]).toMatchObject({ name: 'approve', state: 'not started', tone: 'neutral', lastActivity: 'never' });
     expect(cards[0]!.detail).toBe('boom?[2J?');
   });
+
+  test('a service that serves another syft-bg home (same PM2 daemon) says so on its card', () => {
+    const cards = buildCards([svc('notify', { state: 'online', pid: 7, home: '/home/a/.syft-bg', otherHome: true })], {}, NOW);
+    expect(cards[0]!.note).toEqual({ text: 'serves another syft-bg home: /home/a/.syft-bg', tone: 'bad' });
+    expect(buildCards([svc('notify', { state: 'online', pid: 7, home: '/home/b/.syft-bg', otherHome: false })], {}, NOW)[0]!.note).toBeNull();
+  });
 });
 
 describe('decisionRow', () => {

@@ -1,0 +1,82 @@
+import { appHome, otherHomeMessage, otherHomeOf } from '../../lib/control';
+import { buildStatus, renderStatus, type ConfigView } from '../../lib/status';
+import { deriveRuntime } from '../../lib/pm2/state';
+import type { Pm2Process } from '../../lib/pm2/daemon-reader';
+
+// PM2 app names are global per PM2_HOME: two syft-bg homes on one daemon share `syft-bg-notify`. The app's
+// SYFT_BG_HOME (PM2 exports the app's env into pm2_env) says whose it is.
+const app = (name: string, status: string, env: Record<string, unknown>, pid = 11): Pm2Process => ({
+  name,
+  pm_id: 0,
+  pid: status === 'online' ? pid : 0,
+  pm2_env: { status, pm_uptime: 0, restart_time: 0, ...env },
+});
+
+describe('which syft-bg home a PM2 app serves', () => {
+  it('reads SYFT_BG_HOME from pm2_env (or its env block); unknown when the app does not say', () => {
+    expect(appHome(app('syft-bg-notify', 'online', { SYFT_BG_HOME: '/a/.syft-bg' }))).toBe('/a/.syft-bg');
+    expect(appHome(app('syft-bg-notify', 'online', { env: { SYFT_BG_HOME: '/a/.syft-bg/' } }))).toBe('/a/.syft-bg');
+    expect(appHome(app('syft-bg-notify', 'online', {}))).toBeNull();
+    expect(appHome(undefined)).toBeNull();
+  });
+  it('another home is one that differs from ours; an app that does not say is not another home', () => {
+    const a = app('syft-bg-notify', 'online', { SYFT_BG_HOME: '/a/.syft-bg' });
+    expect(otherHomeOf(a, '/b/.syft-bg')).toBe('/a/.syft-bg');
+    expect(otherHomeOf(a, '/a/.syft-bg/')).toBeNull();
+    expect(otherHomeOf(app('syft-bg-notify', 'online', {}), '/b/.syft-bg')).toBeNull();
+    expect(otherHomeOf(undefined, '/b/.syft-bg')).toBeNull();
+  });
+  it('the refusal names both homes, the PM2 home and what to do', () => {
+    const online = deriveRuntime(app('syft-bg-notify', 'online', {}), 1000);
+    expect(otherHomeMessage('notify', online, '/a/.syft-bg', '/b/.syft-bg', '/p')).toBe(
+      'notify is running for another syft-bg home (/a/.syft-bg); this home (/b/.syft-bg) cannot run its own on the same PM2 daemon (PM2_HOME=/p). Stop it there, or use another PM2_HOME.',
+    );
+    const stopped = deriveRuntime(app('syft-bg-notify', 'stopped', {}), 1000);
+    expect(otherHomeMessage('notify', stopped, '/a/.syft-bg', '/b/.syft-bg', '/p')).toBe(
+      "notify is registered (stopped) for another syft-bg home (/a/.syft-bg); this home (/b/.syft-bg) cannot run its own on the same PM2 daemon (PM2_HOME=/p). Delete it ('pm2 delete syft-bg-notify' with PM2_HOME=/p) if that home no longer needs it, or use another PM2_HOME.",
+    );
+  });
+});
+
+describe('status of a service that serves another home', () => {
+  const view: ConfigView = {
+    path: '/b/.syft-bg/config.yaml',
+    exists: true,
+    error: null,
+    email: 'b@example.com',
+    syftboxRoot: '/b/SyftBox',
+    transports: { email: 'maildir', emailChosenBy: 'config', maildirPath: '/b/.syft-bg/mail', syftbox: 'local', syftboxChosenBy: 'config' },
+    gmailTokenPath: '/b/.syft-bg/token.json',
+    driveTokenPath: '/b/.syft-bg/token.json',
+    objects: [],
+    approvedDomains: [],
+  };
+  const now = 1_000_000;
+  const report = buildStatus({
+    home: '/b/.syft-bg',
+    colab: false,
+    config: view,
+    now,
+    daemon: {
+      running: true,
+      home: '/p',
+      version: '7.0.4',
+      processes: [
+        { ...app('syft-bg-notify', 'online', { SYFT_BG_HOME: '/a/.syft-bg', axm_monitor: { 'emails sent': { value: 3 } } }), monit: { memory: 1024 * 1024, cpu: 0 } },
+        app('syft-bg-approve', 'online', { SYFT_BG_HOME: '/b/.syft-bg', axm_monitor: { 'jobs seen': { value: 1 } } }, 12),
+      ],
+    },
+  });
+  it('--json: each service says which home it serves and whether that is another one', () => {
+    expect(report.services.map((s) => [s.name, s.home, s.otherHome])).toEqual([
+      ['notify', '/a/.syft-bg', true],
+      ['approve', '/b/.syft-bg', false],
+    ]);
+  });
+  it('text: the note on the service line; the other home\'s metrics are not shown as ours', () => {
+    const text = renderStatus(report);
+    expect(text).toMatch(/\n {2}notify +🟢 online +pid 11 .*\(serves another home: \/a\/\.syft-bg\)\n/);
+    expect(text).not.toContain('emails sent');
+    expect(text).toMatch(/\n {2}approve +🟢 online +pid 12 [^\n(]*\n +jobs seen 1\n/);
+  });
+});
