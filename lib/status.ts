@@ -163,8 +163,9 @@ export function renderStatus(r: StatusReport): string {
   const c = r.config;
   const out: string[] = [];
   out.push('syft-bg status', '='.repeat(40));
-  out.push(`  email:       ${c.email ?? 'not configured'}`);
-  out.push(`  syftbox:     ${c.syftboxRoot ?? 'not configured'}`);
+  const unknown = 'unknown (config.yaml is invalid, see below)';
+  out.push(`  email:       ${c.email ?? (c.error ? unknown : 'not configured')}`);
+  out.push(`  syftbox:     ${c.syftboxRoot ?? (c.error ? unknown : 'not configured')}`);
   out.push(`  environment: ${r.environment}`);
   const cfgState = !c.exists ? "missing (run 'syft-bg init -e EMAIL')" : c.error ? 'INVALID' : 'ok';
   out.push(`  config:      ${c.path} (${cfgState})`);
@@ -174,16 +175,23 @@ export function renderStatus(r: StatusReport): string {
   );
 
   out.push('', 'transports', LINE);
-  const t = c.transports;
-  const by = (x: 'config' | 'derived') => (x === 'derived' ? ' (derived from the token files; set transports in config.yaml to choose)' : '');
-  out.push(`  email        ${t.email === 'maildir' ? `maildir → ${t.maildirPath}` : 'gmail'}${by(t.emailChosenBy)}`);
-  out.push(`  syftbox      ${t.syftbox === 'local' ? 'local (datasite folder only, no Google Drive)' : 'drive'}${by(t.syftboxChosenBy)}`);
+  if (c.error) {
+    // What an invalid file means is not known: showing the defaults would mislead.
+    out.push('  unknown until config.yaml is fixed');
+  } else {
+    const t = c.transports;
+    const by = (x: 'config' | 'derived') => (x === 'derived' ? ' (derived from the token files; set transports in config.yaml to choose)' : '');
+    out.push(`  email        ${t.email === 'maildir' ? `maildir → ${t.maildirPath}` : 'gmail'}${by(t.emailChosenBy)}`);
+    out.push(`  syftbox      ${t.syftbox === 'local' ? 'local (datasite folder only, no Google Drive)' : 'drive'}${by(t.syftboxChosenBy)}`);
+  }
 
   out.push('', 'tokens', LINE);
-  for (const tk of r.tokens) {
-    const st = tk.state === 'ready' ? 'ready' : tk.state === 'missing' ? `missing (${tk.path})` : 'not needed (local transport)';
-    out.push(`  ${tk.label.padEnd(35)} ${st}${tk.warning ? `  ⚠ ${tk.warning}` : ''}`);
-  }
+  if (c.error) out.push('  unknown until config.yaml is fixed');
+  else
+    for (const tk of r.tokens) {
+      const st = tk.state === 'ready' ? 'ready' : tk.state === 'missing' ? `missing (${tk.path})` : 'not needed (local transport)';
+      out.push(`  ${tk.label.padEnd(35)} ${st}${tk.warning ? `  ⚠ ${tk.warning}` : ''}`);
+    }
 
   out.push('', 'services', LINE);
   for (const s of r.services) {

@@ -11,4 +11,6 @@ export async function run(o: { json: boolean }): Promise<void> {
   const report = await status();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write((require('../../lib/status') as typeof import('../../lib/status')).renderStatus(report));
+  // Everything is shown (services included), but a broken config.yaml is a failure, as for every other command.
+  if (report.config.exists && report.config.error) process.exitCode = 1;
 }

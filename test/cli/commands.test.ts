@@ -313,13 +313,21 @@ describe('status, setup-status and the Python-written config', () => {
     }
   });
 
-  it('an invalid config is shown by status (exit 0) and setup-status (exit 1) with line:column', () => {
+  it('an invalid config is shown by status and setup-status (exit 1) with line:column', () => {
     const cfg = path.join(sb.syftBgHome, 'config.yaml');
     fs.writeFileSync(cfg, 'do_email: a@b.org\nnotify:\n  interval: -3\n');
     const s = sb.cli(['status']);
-    expect(s.code).toBe(0);
+    expect(s.code).toBe(1);
     expect(s.stdout).toContain('(INVALID)');
     expect(s.stdout).toMatch(/config\.yaml:3:13: notify\.interval/);
+    // What the broken file means is not guessed: no transports or tokens from defaults.
+    expect(s.stdout).toContain('  email:       unknown (config.yaml is invalid, see below)');
+    expect(s.stdout).toMatch(/transports\n-+\n  unknown until config\.yaml is fixed\n/);
+    expect(s.stdout).not.toContain('derived from the token files');
+    expect(s.stdout).toMatch(/services\n-+\n  notify /);
+    const j = sb.cli(['status', '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).config.error).toMatch(/notify\.interval/);
     const u = sb.cli(['setup-status']);
     expect(u.code).toBe(1);
     expect(u.stdout).toMatch(/✗ config\.yaml\s+invalid: .*config\.yaml:3:13: notify\.interval/);
