@@ -14,9 +14,9 @@ const cacheFile = () => path.join(t.home.dir, '.cache', 'config.json');
 /** A Google token makes the SyftBox transport Drive: this build syncs the datasite with Drive itself. */
 const WITH_TOKEN = 'drive';
 
-/** loadConfigCached in a fresh module registry where requiring yaml or zod throws. */
-function cachedWithoutYamlAndZod(home: ConfigHome): LoadedConfig {
-  let out: LoadedConfig | undefined;
+/** `fn` in a fresh module registry where requiring yaml or zod throws. */
+function withoutYamlAndZod<T>(fn: () => T): T {
+  let out: T | undefined;
   try {
     jest.isolateModules(() => {
       jest.doMock('yaml', () => {
@@ -25,14 +25,18 @@ function cachedWithoutYamlAndZod(home: ConfigHome): LoadedConfig {
       jest.doMock('zod', () => {
         throw new Error('zod was loaded');
       });
-      const m = require('../../lib/config/cached') as typeof import('../../lib/config/cached');
-      out = m.loadConfigCached(home);
+      out = fn();
     });
   } finally {
     jest.dontMock('yaml');
     jest.dontMock('zod');
   }
-  return out as LoadedConfig;
+  return out as T;
+}
+
+/** loadConfigCached in a fresh module registry where requiring yaml or zod throws. */
+function cachedWithoutYamlAndZod(home: ConfigHome): LoadedConfig {
+  return withoutYamlAndZod(() => (require('../../lib/config/cached') as typeof import('../../lib/config/cached')).loadConfigCached(home));
 }
 
 describe('loadConfigCached', () => {
@@ -50,22 +54,7 @@ describe('loadConfigCached', () => {
   it('approval objects come from the cache too (no yaml or zod for an unchanged config)', () => {
     write(t.home.config, fixture('python-after-auto-approve.yaml', t.userHome));
     const full = loadConfig(t.home);
-    let names: string[] = [];
-    try {
-      jest.isolateModules(() => {
-        jest.doMock('yaml', () => {
-          throw new Error('yaml was loaded');
-        });
-        jest.doMock('zod', () => {
-          throw new Error('zod was loaded');
-        });
-        const m = require('../../lib/approval/store') as typeof import('../../lib/approval/store');
-        names = [...m.loadApprovalObjects(t.home).objects.keys()];
-      });
-    } finally {
-      jest.dontMock('yaml');
-      jest.dontMock('zod');
-    }
+    const names = withoutYamlAndZod(() => [...(require('../../lib/approval/store') as typeof import('../../lib/approval/store')).loadApprovalObjects(t.home).objects.keys()]);
     expect(names.length).toBeGreaterThan(0);
     expect(names).toEqual(Object.keys(full.config.approve.auto_approvals.objects));
   });
