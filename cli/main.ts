@@ -6,6 +6,14 @@ import type { Report } from '../lib/control';
 
 const program = new Command();
 
+// `syft-bg … | head`: the reader went away. Nothing is wrong with the command; stop quietly, as other tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }

@@ -99,10 +99,20 @@ export function appHome(p: Pm2Process | undefined): string | null {
   return h && h !== '' ? path.resolve(h) : null;
 }
 
-/** The other syft-bg home `p` serves, when it is not `ours` (pure). */
+/** A folder with its symbolic links resolved (as given when it does not exist). */
+function realFolder(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** The other syft-bg home `p` serves, when it is not `ours` (the same folder reached through a link is ours). */
 export function otherHomeOf(p: Pm2Process | undefined, ours: string): string | null {
   const h = appHome(p);
-  return h !== null && h !== path.resolve(ours) ? h : null;
+  if (h === null || h === path.resolve(ours)) return null;
+  return realFolder(h) === realFolder(ours) ? null : h;
 }
 
 /** Why this home leaves a service of another home alone (pure). */
@@ -115,9 +125,18 @@ export function otherHomeMessage(s: ServiceName, rt: ServiceRuntime, theirs: str
   return `${s} ${what} for another syft-bg home (${theirs}); this home (${ours}) cannot run its own on the same PM2 daemon (PM2_HOME=${pm2Home}). ${advice}`;
 }
 
-function sameDefinition(p: Pm2Process, def: AppDefinition): boolean {
+/**
+ * Whether a PM2 restart of `p` would run `def`: same script, interpreter and environment. PM2's restart keeps the
+ * environment the app was started with, so a changed variable (a new `SYFT_BG_GOOGLE_ROOT_URL`, proxy, locale, a
+ * removed `SYFT_BG_*`) needs the app re-created instead.
+ */
+export function sameDefinition(p: Pm2Process, def: AppDefinition): boolean {
   const env = p.pm2_env as Record<string, unknown>;
-  return env.pm_exec_path === def.script && env.exec_interpreter === def.interpreter && env.SYFT_BG_HOME === def.env.SYFT_BG_HOME;
+  if (env.pm_exec_path !== def.script || env.exec_interpreter !== def.interpreter) return false;
+  const running = env.env && typeof env.env === 'object' ? (env.env as Record<string, unknown>) : env;
+  for (const [k, v] of Object.entries(def.env)) if (running[k] !== v) return false;
+  for (const k of Object.keys(running)) if (k.startsWith('SYFT_BG_') && !(k in def.env)) return false;
+  return true;
 }
 
 type Outcome =

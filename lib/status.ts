@@ -92,7 +92,8 @@ export function parseNotifyHealth(text: string | undefined): NotifyHealth | null
 export interface StatusReport {
   home: string;
   environment: 'Colab' | 'local';
-  config: ConfigView;
+  /** `transports` is null when config.yaml is invalid: what it asks for is not known (defaults would mislead). */
+  config: Omit<ConfigView, 'transports'> & { transports: ConfigView['transports'] | null };
   pm2: { home: string; daemon: 'running' | 'not running'; daemonVersion: string | null; reason: string | null };
   tokens: TokenStatus[];
   services: ServiceStatus[];
@@ -122,17 +123,19 @@ export function buildStatus(input: { home: string; colab: boolean; config: Confi
   return {
     home: input.home,
     environment: input.colab ? 'Colab' : 'local',
-    config,
+    config: config.error ? { ...config, transports: null } : config,
     pm2: {
       home: daemon.home,
       daemon: daemon.running ? 'running' : 'not running',
       daemonVersion: daemon.running ? (daemon.version ?? null) : null,
       reason: daemon.running ? null : daemon.reason,
     },
-    tokens: [
-      tokenStatus('notify.gmail_token_path', config.gmailTokenPath, config.transports.email === 'gmail'),
-      tokenStatus('approve.drive_token_path', config.driveTokenPath, config.transports.syftbox === 'drive'),
-    ],
+    tokens: config.error
+      ? []
+      : [
+          tokenStatus('notify.gmail_token_path', config.gmailTokenPath, config.transports.email === 'gmail'),
+          tokenStatus('approve.drive_token_path', config.driveTokenPath, config.transports.syftbox === 'drive'),
+        ],
     services: SERVICES.map((s) => serviceStatus(s, procs, input.home, input.now)),
     notify: input.notify ?? null,
   };
@@ -175,11 +178,11 @@ export function renderStatus(r: StatusReport): string {
   );
 
   out.push('', 'transports', LINE);
-  if (c.error) {
+  const t = c.transports;
+  if (c.error || !t) {
     // What an invalid file means is not known: showing the defaults would mislead.
     out.push('  unknown until config.yaml is fixed');
   } else {
-    const t = c.transports;
     const by = (x: 'config' | 'derived') => (x === 'derived' ? ' (derived from the token files; set transports in config.yaml to choose)' : '');
     out.push(`  email        ${t.email === 'maildir' ? `maildir → ${t.maildirPath}` : 'gmail'}${by(t.emailChosenBy)}`);
     out.push(`  syftbox      ${t.syftbox === 'local' ? 'local (datasite folder only, no Google Drive)' : 'drive'}${by(t.syftboxChosenBy)}`);

@@ -129,8 +129,15 @@ export interface StatusJson {
   tokens: Array<{ label: string; state: string }>;
 }
 
+/** `status --json` (which exits 1, with the whole report, when config.yaml is invalid). */
 export function statusJson(sb: Sandbox): StatusJson {
   const r = sb.cli(['status', '--json']);
-  if (r.code !== 0) throw new Error(`status --json failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as StatusJson;
+  let j: StatusJson | undefined;
+  try {
+    j = JSON.parse(r.stdout) as StatusJson;
+  } catch {
+    j = undefined;
+  }
+  if (j && (r.code === 0 || (r.code === 1 && j.config.error))) return j;
+  throw new Error(`status --json failed (${r.code}): ${r.stderr}`);
 }

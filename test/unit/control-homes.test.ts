@@ -1,4 +1,8 @@
-import { appHome, otherHomeMessage, otherHomeOf } from '../../lib/control';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { appHome, otherHomeMessage, otherHomeOf, sameDefinition } from '../../lib/control';
+import { appDefinition } from '../../lib/pm2/apps';
 import { buildStatus, renderStatus, type ConfigView } from '../../lib/status';
 import { deriveRuntime } from '../../lib/pm2/state';
 import type { Pm2Process } from '../../lib/pm2/daemon-reader';
@@ -25,6 +29,19 @@ describe('which syft-bg home a PM2 app serves', () => {
     expect(otherHomeOf(a, '/a/.syft-bg/')).toBeNull();
     expect(otherHomeOf(app('syft-bg-notify', 'online', {}), '/b/.syft-bg')).toBeNull();
     expect(otherHomeOf(undefined, '/b/.syft-bg')).toBeNull();
+  });
+  it('the same home reached through a symbolic link is ours', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'homes-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'real', '.syft-bg'), { recursive: true });
+      fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+      const a = app('syft-bg-notify', 'online', { SYFT_BG_HOME: path.join(dir, 'real', '.syft-bg') });
+      expect(otherHomeOf(a, path.join(dir, 'link', '.syft-bg'))).toBeNull();
+      fs.mkdirSync(path.join(dir, 'other', '.syft-bg'), { recursive: true });
+      expect(otherHomeOf(a, path.join(dir, 'other', '.syft-bg'))).toBe(path.join(dir, 'real', '.syft-bg'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('the refusal names both homes, the PM2 home and what to do', () => {
     const online = deriveRuntime(app('syft-bg-notify', 'online', {}), 1000);
@@ -78,5 +95,23 @@ describe('status of a service that serves another home', () => {
     expect(text).toMatch(/\n {2}notify +🟢 online +pid 11 .*\(serves another home: \/a\/\.syft-bg\)\n/);
     expect(text).not.toContain('emails sent');
     expect(text).toMatch(/\n {2}approve +🟢 online +pid 12 [^\n(]*\n +jobs seen 1\n/);
+  });
+});
+
+describe('restart reuses the PM2 app only when it would run the same definition', () => {
+  const env = { HOME: '/h', PATH: '/usr/bin', SYFT_BG_HOME: '/h/.syft-bg', PM2_HOME: '/h/.pm2' };
+  const def = appDefinition('notify', { env });
+  const running = (extra: Record<string, unknown> = {}) =>
+    app('syft-bg-notify', 'online', { pm_exec_path: def.script, exec_interpreter: def.interpreter, env: { ...def.env, ...extra } });
+  it('same script, interpreter and environment: a PM2 restart', () => {
+    expect(sameDefinition(running(), def)).toBe(true);
+  });
+  it('a changed, added or removed variable (e.g. SYFT_BG_GOOGLE_ROOT_URL) needs the app re-created', () => {
+    expect(sameDefinition(running(), appDefinition('notify', { env: { ...env, SYFT_BG_GOOGLE_ROOT_URL: 'http://127.0.0.1:9/' } }))).toBe(false);
+    expect(sameDefinition(running({ SYFT_BG_GOOGLE_ROOT_URL: 'http://127.0.0.1:9/' }), def)).toBe(false);
+    expect(sameDefinition(running({ PATH: '/other/bin' }), def)).toBe(false);
+  });
+  it('another script or interpreter (a moved install, another Node)', () => {
+    expect(sameDefinition(app('syft-bg-notify', 'online', { pm_exec_path: '/old/dist/apps/notify/main.js', exec_interpreter: def.interpreter, env: def.env }), def)).toBe(false);
   });
 });

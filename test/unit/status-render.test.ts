@@ -54,6 +54,16 @@ describe('status report', () => {
     expect(text).toContain('\n\n\nauto-approval objects\n----------------------------------------\n  [analysis]\n    content: main.py\n    file:   params.json\n    peers:  (any)\n');
     expect(text).toContain('\n\n\nauto-approved domains\n----------------------------------------\n  openmined.org\n');
   });
+  it('an invalid config: transports null and no token rows in the report (--json), "unknown" in the text', () => {
+    const r = buildStatus({ home: '/h/.syft-bg', colab: false, config: view({ error: 'config.yaml:3:13: notify.interval: expected a number', email: null, syftboxRoot: null }), daemon, now });
+    expect(r.config.transports).toBeNull();
+    expect(r.tokens).toEqual([]);
+    expect(r.services.map((s) => s.name)).toEqual(['notify', 'approve']);
+    const text = renderStatus(r);
+    expect(text).toContain('  email:       unknown (config.yaml is invalid, see below)');
+    expect(text).toMatch(/transports\n-+\n  unknown until config\.yaml is fixed\n\ntokens\n-+\n  unknown until config\.yaml is fixed\n/);
+    expect(text).not.toContain('maildir');
+  });
   it('flags a missing token when a Google transport needs it, and a token readable by others', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-'));
     const tok = path.join(dir, 'token.json');
