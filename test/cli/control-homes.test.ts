@@ -54,6 +54,19 @@ describe('two syft-bg homes on one PM2 daemon', () => {
     expect(envOf(notifyPid)).toContain(`SYFT_BG_HOME=${a.syftBgHome}`);
   });
 
+  it('plain `pm2 start ecosystem.config.js` from B refuses too (PM2 would take A\'s notify over)', () => {
+    const path = require('node:path') as typeof import('node:path');
+    const eco = path.resolve(__dirname, '..', '..', 'ecosystem.config.js');
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const pm2Bin = require.resolve('pm2/bin/pm2');
+    const r = spawnSync(process.execPath, [pm2Bin, 'start', eco], { env: { ...b.env, PM2_HOME: a.pm2Home }, encoding: 'utf8', timeout: 60_000, cwd: b.dir });
+    // PM2 reports the file as unusable, with our reason.
+    expect(r.stdout + r.stderr).toContain(`syft-bg-notify runs for another syft-bg home (${a.syftBgHome}) on this PM2 daemon (PM2_HOME=${a.pm2Home}); starting this home (${b.syftBgHome}) would take it over.`);
+    const sa = status((x) => a.cli(x)).services.find((s) => s.name === 'notify')!;
+    expect(sa).toMatchObject({ state: 'online', pid: notifyPid, home: a.syftBgHome });
+    expect(envOf(notifyPid)).toContain(`SYFT_BG_HOME=${a.syftBgHome}`);
+  });
+
   it('B\'s restart, ensure-running and stop refuse too; nothing of A changes', () => {
     for (const cmd of [['restart', 'notify'], ['ensure-running', 'notify'], ['ensure-running', 'notify', '--restart'], ['stop', 'notify']]) {
       const r = bcli(cmd);

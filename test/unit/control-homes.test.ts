@@ -115,3 +115,16 @@ describe('restart reuses the PM2 app only when it would run the same definition'
     expect(sameDefinition(app('syft-bg-notify', 'online', { pm_exec_path: '/old/dist/apps/notify/main.js', exec_interpreter: def.interpreter, env: def.env }), def)).toBe(false);
   });
 });
+
+describe('ecosystem.config.js refuses to take over another home\'s running apps', () => {
+  const { ecosystemConflicts } = require('../../lib/pm2/ecosystem-guard') as typeof import('../../lib/pm2/ecosystem-guard');
+  const svc = (name: 'notify' | 'approve', state: string, otherHome: boolean) =>
+    ({ name, pm2Name: `syft-bg-${name}`, state, pid: 1, home: otherHome ? '/a/.syft-bg' : '/b/.syft-bg', otherHome }) as never;
+  const report = (services: unknown[]) => ({ home: '/b/.syft-bg', pm2: { home: '/p', daemon: 'running', daemonVersion: '7.0.4', reason: null }, services }) as never;
+  it('one message per running app of another home; stopped ones and our own are fine', () => {
+    expect(ecosystemConflicts(report([svc('notify', 'online', true), svc('approve', 'online', false)]))).toEqual([
+      'syft-bg-notify runs for another syft-bg home (/a/.syft-bg) on this PM2 daemon (PM2_HOME=/p); starting this home (/b/.syft-bg) would take it over. Stop it there first, or use another PM2_HOME.',
+    ]);
+    expect(ecosystemConflicts(report([svc('notify', 'stopped', true), svc('approve', 'not started', false)]))).toEqual([]);
+  });
+});
