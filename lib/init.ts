@@ -14,7 +14,7 @@ import { validateConfig } from './config/schema';
 import type { ConfigHome, EmailTransport, SyftBgConfig, SyftboxTransport } from './config/types';
 import { PYTHON_STYLE, renderDocument } from './config/yamldoc';
 import { SERVICE_SCOPES, missingScopes } from './google/scopes';
-import { checkTokenText, describeScopes, fsReason } from './setup-check';
+import { checkTokenText, describeScopes, folderProblem, fsReason, mkdirRecursive, type MkdirFn } from './setup-check';
 
 /**
  * `syft-bg init -e EMAIL [-r SYFTBOX_ROOT] [-t TOKEN_PATH]` (reference §2.8), with the reference's bugs fixed:
@@ -39,8 +39,13 @@ export interface InitOptions {
   now?: Date;
   /** For relative `-r`/`-t` (default: process.cwd()). */
   cwd?: string;
-  /** Create the SyftBox folder when the result uses the local transport and it does not exist (`syft-bg init` does). */
+  /**
+   * Create the SyftBox folder when it does not exist, whatever the transport (`syft-bg init` does): a folder that
+   * cannot be created fails init now rather than the first sync.
+   */
   createSyftboxRoot?: boolean;
+  /** `fs.mkdirSync` (tests make it fail the way Node does on a read-only file system). */
+  mkdir?: MkdirFn;
   /** The token was just written by the sign-in (which printed its scopes): do not describe it again. */
   signedIn?: boolean;
 }
@@ -196,6 +201,8 @@ function changedKeys(before: SyftBgConfig | undefined, after: SyftBgConfig): str
 class Undo {
   private steps: Array<() => void> = [];
 
+  constructor(private readonly mkdirFn: MkdirFn = fs.mkdirSync) {}
+
   /** `mkdir -p dir`; returns whether it created anything. */
   mkdir(dir: string): boolean {
     let st: fs.Stats | undefined;
@@ -208,7 +215,8 @@ class Undo {
     if (st) throw new UserError(`Cannot create the folder ${dir}: a file with that name is there`, EXIT.failure);
     let first: string | undefined;
     try {
-      first = fs.mkdirSync(dir, { recursive: true });
+      // With the OS's reason (EROFS, not the ENOENT Node 20 reports for a read-only file system).
+      first = mkdirRecursive(dir, this.mkdirFn);
     } catch (e) {
       throw fsError('create the folder', dir, e);
     }
@@ -264,22 +272,10 @@ class Undo {
  * token that cannot be stored. A UserError (exit 1) naming the path and the OS reason otherwise.
  */
 export function checkWritableFolder(dir: string): void {
-  for (let d = dir; ; d = path.dirname(d)) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(d);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && path.dirname(d) !== d) continue;
-      throw fsError('create the folder', dir, e);
-    }
-    if (!st.isDirectory()) throw new UserError(`Cannot create the folder ${dir}: ${d} is a file`, EXIT.failure);
-    try {
-      fs.accessSync(d, fs.constants.W_OK | fs.constants.X_OK);
-    } catch (e) {
-      throw fsError(d === dir ? 'write in the folder' : 'create the folder', dir, e);
-    }
-    return;
-  }
+  const p = folderProblem(dir);
+  if (p === undefined) return;
+  if (p.notAFolder) throw new UserError(`Cannot create the folder ${dir}: ${p.at} is a file`, EXIT.failure);
+  throw fsError(p.at === path.resolve(dir) && p.error?.syscall === 'access' ? 'write in the folder' : 'create the folder', dir, p.error);
 }
 
 export function runInit(opts: InitOptions): InitResult {
@@ -340,14 +336,16 @@ export function runInit(opts: InitOptions): InitResult {
     }
   }
 
-  const undo = new Undo();
+  const undo = new Undo(opts.mkdir);
   let createdRoot: string | undefined;
   let tokenWritten = false;
   /** The writes before config.yaml's: home folder, SyftBox folder, token. Repeatable (updateConfig may redo its edit). */
   const prepare = (after: SyftBgConfig) => {
     undo.mkdir(home.dir);
     const r = after.syftbox_root;
-    if (opts.createSyftboxRoot && r && after.transports.syftbox === 'local' && createdRoot !== r && undo.mkdir(r)) createdRoot = r;
+    // Whatever the transport: a Drive sync needs the folder as much as the local one does, and one that cannot be
+    // created (a file in the way, a read-only file system) is refused here as it is for the local transport.
+    if (opts.createSyftboxRoot && r && createdRoot !== r && undo.mkdir(r)) createdRoot = r;
     if (copyToken && !tokenWritten) {
       undo.write(home.token, token!.bytes, 'the token', { mode: 0o600 });
       tokenWritten = true;

@@ -26,10 +26,18 @@ export interface SetupInputs {
    * token files are only checked to exist.
    */
   readToken?: (p: string, email?: string) => TokenCheck;
+  /**
+   * Why a folder cannot be created, or written in when it exists (`folderProblem`). Without it the SyftBox folder is
+   * only checked to exist.
+   */
+  folderProblem?: (dir: string) => FolderProblem | undefined;
 }
 
-/** A token file parsed as the services read it: the scopes it lists (empty: none listed), or why it is unusable. */
-export type TokenCheck = { ok: true; scopes: string[] } | { ok: false; error: string };
+/**
+ * A token file parsed as the services read it: the scopes it lists (empty: none listed), or why it is unusable.
+ * `needsClient`: a saved OAuth2Client token that holds no client id/secret, read with those of credentials.json.
+ */
+export type TokenCheck = { ok: true; scopes: string[]; needsClient?: boolean } | { ok: false; error: string; needsClient?: boolean };
 
 /** `{"installed": {…}}` / `{"web": {…}}`: an OAuth client file (credentials.json), not a token. */
 function isClientFile(v: unknown): boolean {
@@ -95,11 +103,12 @@ export function checkTokenText(text: string, file: string, credentialsPath: stri
         return {
           ok: false,
           error: `Google token file ${file}: a saved OAuth2Client token holds no client id/secret: put its OAuth client file (credentials.json) at ${credentialsPath}`,
+          needsClient: true,
         };
       }
     }
     const t = parseTokenFile(text, file, { fallbackClient: () => clientPairOf(credentialsPath) });
-    return { ok: true, scopes: t.credentials.scopes };
+    return { ok: true, scopes: t.credentials.scopes, ...(t.format?.clientInFile === false ? { needsClient: true } : {}) };
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
@@ -145,6 +154,103 @@ export function fsReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Why the folder `dir` cannot be created (or, when it exists, written in), found without creating anything: the
+ * nearest existing folder on its path must be a folder that can be written in and entered. `at` is where it fails;
+ * `notAFolder`: `at` is a file (the folder itself, or an ancestor); else `error` is the OS's answer (EACCES, EROFS…).
+ * Undefined when it can be created.
+ */
+export interface FolderProblem {
+  at: string;
+  notAFolder?: true;
+  error?: NodeJS.ErrnoException;
+}
+
+export function folderProblem(dir: string): FolderProblem | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d);
+    } catch (e) {
+      // Missing, or below a file (ENOTDIR): the ancestor tells which.
+      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '') && path.dirname(d) !== d) continue;
+      return { at: d, error: e as NodeJS.ErrnoException };
+    }
+    if (!st.isDirectory()) return { at: d, notAFolder: true };
+    try {
+      fs.accessSync(d, fs.constants.W_OK | fs.constants.X_OK);
+    } catch (e) {
+      return { at: d, error: e as NodeJS.ErrnoException };
+    }
+    return undefined;
+  }
+}
+
+/** A `FolderProblem` of `dir` in words: `/f is a file, not a folder`, `read-only file system (EROFS) at /mnt`. */
+export function describeFolderProblem(dir: string, p: FolderProblem): string {
+  const d = path.resolve(dir);
+  if (p.notAFolder) return p.at === d ? 'it is a file, not a folder' : `${p.at} is a file, not a folder`;
+  return `${fsReason(p.error)}${p.at === d ? '' : ` at ${p.at}`}`;
+}
+
+/**
+ * The real reason a recursive `mkdir` failed. Node 20's `fs.mkdirSync(dir, {recursive: true})` answers ENOENT when
+ * the OS refused with an error it does not expect there (EROFS on a read-only file system: it stats the folder it
+ * could not make, and reports that stat's ENOENT). For an ENOENT, this walks up to the first existing folder and makes
+ * the next component with a plain `mkdir`, whose error is the OS's own (EROFS, EACCES, ENOTDIR…); a component it
+ * could make after all is removed again. Any other error, or an ENOENT it cannot explain, is returned as it is.
+ */
+export function realMkdirError(
+  dir: string,
+  e: unknown,
+  ops: { mkdir: (p: string) => void; stat: (p: string) => fs.Stats; rmdir: (p: string) => void } = {
+    mkdir: (p) => fs.mkdirSync(p),
+    stat: (p) => fs.statSync(p),
+    rmdir: (p) => fs.rmdirSync(p),
+  },
+): unknown {
+  if ((e as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return e;
+  let next = path.resolve(dir);
+  for (let d = path.dirname(next); ; next = d, d = path.dirname(d)) {
+    let st: fs.Stats;
+    try {
+      st = ops.stat(d);
+    } catch (x) {
+      if (['ENOENT', 'ENOTDIR'].includes((x as NodeJS.ErrnoException).code ?? '') && path.dirname(d) !== d) continue;
+      return (x as NodeJS.ErrnoException).code ? x : e;
+    }
+    if (!st.isDirectory()) {
+      return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${next}'`), { code: 'ENOTDIR', errno: -20, syscall: 'mkdir', path: next });
+    }
+    try {
+      ops.mkdir(next);
+    } catch (x) {
+      return (x as NodeJS.ErrnoException).code ? x : e;
+    }
+    try {
+      ops.rmdir(next);
+    } catch {
+      // someone else's now
+    }
+    return e;
+  }
+}
+
+/**
+ * `fs.mkdirSync(dir, {recursive: true})` (returns the first folder created, as it does) whose error is the real
+ * reason (`realMkdirError`), not Node's ENOENT for a read-only file system.
+ */
+export function mkdirRecursive(dir: string, mkdir: MkdirFn = fs.mkdirSync): string | undefined {
+  try {
+    return mkdir(dir, { recursive: true }) ?? undefined;
+  } catch (e) {
+    throw realMkdirError(dir, e, { mkdir: (p) => void mkdir(p), stat: (p) => fs.statSync(p), rmdir: (p) => fs.rmdirSync(p) });
+  }
+}
+
+/** `fs.mkdirSync`'s shape, for tests that make it fail the way Node does. */
+export type MkdirFn = (p: string, opts?: { recursive: boolean }) => string | undefined | void;
+
 /** The checks of `syft-bg setup-status` (pure given its inputs). */
 export function setupChecks(i: SetupInputs): Check[] {
   const c = i.config;
@@ -164,16 +270,23 @@ export function setupChecks(i: SetupInputs): Check[] {
         : { mark: '✗', label: 'data owner', detail: 'do_email is not set', fix: "run 'syft-bg init -e YOUR_EMAIL'" },
     );
     if (c.syftboxRoot) {
-      if (i.isDir(c.syftboxRoot)) out.push({ mark: '✓', label: 'SyftBox folder', detail: c.syftboxRoot });
-      else if (c.transports.syftbox === 'drive')
-        out.push({ mark: '-', label: 'SyftBox folder', detail: `${c.syftboxRoot} (created by the first sync)` });
-      else
+      const root = c.syftboxRoot;
+      const elsewhere = `point syftbox_root at your SyftBox folder ('syft-bg init -e ${c.email ?? 'EMAIL'} -r FOLDER')`;
+      // Whatever the transport, the services need a folder they can write in: one that cannot be created (a file in
+      // the way, a read-only or foreign ancestor) is a problem now, not at the first sync.
+      const problem = i.folderProblem?.(root);
+      const isDir = i.isDir(root);
+      if (problem) {
+        const why = describeFolderProblem(root, problem);
         out.push({
           mark: '✗',
           label: 'SyftBox folder',
-          detail: `${c.syftboxRoot} does not exist`,
-          fix: `create it (mkdir -p '${c.syftboxRoot}') or point syftbox_root at your SyftBox folder ('syft-bg init -e ${c.email ?? 'EMAIL'} -r FOLDER')`,
+          detail: isDir || problem.at === path.resolve(root) ? `${root}: ${isDir ? 'cannot write in it: ' : ''}${why}` : `${root} cannot be created: ${why}`,
+          fix: problem.notAFolder ? `move ${problem.at} away, or ${elsewhere}` : `make ${problem.at} writable, or ${elsewhere}`,
         });
+      } else if (isDir) out.push({ mark: '✓', label: 'SyftBox folder', detail: root });
+      else if (c.transports.syftbox === 'drive') out.push({ mark: '-', label: 'SyftBox folder', detail: `${root} (created by the first sync)` });
+      else out.push({ mark: '✗', label: 'SyftBox folder', detail: `${root} does not exist`, fix: `create it (mkdir -p '${root}') or ${elsewhere}` });
     } else {
       out.push({ mark: '✗', label: 'SyftBox folder', detail: 'syftbox_root is not set', fix: "run 'syft-bg init -e YOUR_EMAIL -r FOLDER'" });
     }
@@ -192,43 +305,45 @@ export function setupChecks(i: SetupInputs): Check[] {
   if (configOk && c.transports.syftbox === 'drive') needs.set(c.driveTokenPath, [...(needs.get(c.driveTokenPath) ?? []), ...SERVICE_SCOPES.approve]);
   const google = needs.size > 0;
   const tokens = [...needs.keys()];
-  const missingTokens = tokens.filter((p) => !i.exists(p));
   const email = c.email ?? 'EMAIL';
   if (!google) {
     out.push({ mark: '-', label: 'credentials.json', detail: 'not needed by the local transports' });
     out.push({ mark: '-', label: 'token.json', detail: 'not needed by the local transports' });
   } else {
     const hasCreds = i.exists(i.credentialsPath);
-    if (missingTokens.length === 0) {
-      out.push({ mark: hasCreds ? '✓' : '-', label: 'credentials.json', detail: hasCreds ? i.credentialsPath : 'not needed while the token is valid' });
-      for (const t of tokens) out.push(tokenCheck(t, needs.get(t)!, i.readToken, email));
-    } else {
-      out.push(
-        hasCreds
-          ? { mark: '✓', label: 'credentials.json', detail: i.credentialsPath }
-          : {
-              mark: '✗',
-              label: 'credentials.json',
-              detail: `missing at ${i.credentialsPath}`,
-              fix: 'Google Cloud Console → APIs & Services → Credentials → Create OAuth client ID (Desktop app) → download it to that path',
-            },
-      );
-      for (const t of tokens) {
-        if (i.exists(t)) {
-          out.push(tokenCheck(t, needs.get(t)!, i.readToken, email));
-          continue;
-        }
-        const legacy = [i.legacyGmailToken, i.legacyDriveToken].filter((p) => i.exists(p));
-        out.push({
-          mark: '✗',
-          label: 'token',
-          detail: `missing at ${t}`,
-          fix: legacy.length
-            ? `found the old name ${legacy.join(' and ')}: 'mv ${legacy[0]} ${t}' (or run 'syft-bg init -e ${email} -t ${legacy[0]}')`
-            : `sign in with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a token with '-t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
-        });
+    let needsClient = false;
+    const tokenLines: Check[] = [];
+    for (const t of tokens) {
+      if (i.exists(t)) {
+        const r = tokenCheck(t, needs.get(t)!, i.readToken, email);
+        tokenLines.push(r.check);
+        needsClient ||= r.needsClient;
+        continue;
       }
+      const legacy = [i.legacyGmailToken, i.legacyDriveToken].filter((p) => i.exists(p));
+      tokenLines.push({
+        mark: '✗',
+        label: 'token',
+        detail: `missing at ${t}`,
+        fix: legacy.length
+          ? `found the old name ${legacy.join(' and ')}: 'mv ${legacy[0]} ${t}' (or run 'syft-bg init -e ${email} -t ${legacy[0]}')`
+          : `sign in with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a token with '-t /path/to/token.json', or use the local transports (transports.email: maildir, transports.syftbox: local)`,
+      });
     }
+    // The OAuth client is needed to sign in again (a token missing or not usable) and by a saved OAuth2Client token,
+    // which holds no client id of its own; only a set of working self-contained tokens can do without it.
+    const needed = needsClient || tokenLines.some((l) => l.mark !== '✓');
+    if (hasCreds) out.push({ mark: '✓', label: 'credentials.json', detail: i.credentialsPath });
+    else if (!needed) out.push({ mark: '-', label: 'credentials.json', detail: 'not needed while the token is valid' });
+    else {
+      out.push({
+        mark: '✗',
+        label: 'credentials.json',
+        detail: `missing at ${i.credentialsPath}${needsClient ? ' (the saved OAuth2Client token takes its client id from it)' : ' (needed to sign in again)'}`,
+        fix: 'Google Cloud Console → APIs & Services → Credentials → Create OAuth client ID (Desktop app) → download it to that path',
+      });
+    }
+    out.push(...tokenLines);
   }
 
   if (i.daemon.running) {
@@ -239,21 +354,32 @@ export function setupChecks(i: SetupInputs): Check[] {
   return out;
 }
 
-/** One existing token file: ✓ with its scopes, ✗ when it cannot be parsed or lacks a scope its transport needs. */
-function tokenCheck(file: string, needed: readonly string[], readToken: SetupInputs['readToken'], email: string): Check {
-  if (!readToken) return { mark: '✓', label: 'token', detail: file };
+/**
+ * One existing token file: ✓ with its scopes, ✗ when it cannot be parsed or lacks a scope its transport needs; and
+ * whether it takes its client id from credentials.json.
+ */
+function tokenCheck(file: string, needed: readonly string[], readToken: SetupInputs['readToken'], email: string): { check: Check; needsClient: boolean } {
+  if (!readToken) return { check: { mark: '✓', label: 'token', detail: file }, needsClient: false };
   const r = readToken(file, email);
-  if (!r.ok) {
-    return {
-      mark: '✗',
-      label: 'token',
-      detail: r.error,
-      fix: `move ${file} away and sign in again with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a working token with 'syft-bg init -e ${email} -t TOKEN'`,
-    };
-  }
+  if (!r.ok) return { check: tokenProblem(file, r.error, email), needsClient: r.needsClient === true };
+  return { check: scopeCheck(file, needed, r.scopes, email), needsClient: r.needsClient === true };
+}
+
+/** A token file that cannot be used: ✗ with the reason (never its content). */
+function tokenProblem(file: string, error: string, email: string): Check {
+  return {
+    mark: '✗',
+    label: 'token',
+    detail: error,
+    fix: `move ${file} away and sign in again with 'syft-bg init -e ${email}' (with credentials.json in place), or copy a working token with 'syft-bg init -e ${email} -t TOKEN'`,
+  };
+}
+
+/** A usable token file: ✓ with its scopes, ✗ when it lacks a scope its transport needs. */
+function scopeCheck(file: string, needed: readonly string[], scopes: string[], email: string): Check {
   // A file that lists no scopes is taken as it is (Google answers at the first call), as lib/google/auth does.
-  const missing = r.scopes.length > 0 ? missingScopes(r.scopes, needed) : [];
-  if (missing.length === 0) return { mark: '✓', label: 'token', detail: `${file} (${describeScopes(r.scopes)})` };
+  const missing = scopes.length > 0 ? missingScopes(scopes, needed) : [];
+  if (missing.length === 0) return { mark: '✓', label: 'token', detail: `${file} (${describeScopes(scopes)})` };
   const gmail = missing.some((s) => (SERVICE_SCOPES.notify as readonly string[]).includes(s));
   const drive = missing.some((s) => (SERVICE_SCOPES.approve as readonly string[]).includes(s));
   const what = [gmail ? 'Gmail' : '', drive ? 'Drive' : ''].filter(Boolean).join(' and ');
@@ -261,7 +387,7 @@ function tokenCheck(file: string, needed: readonly string[], readToken: SetupInp
   return {
     mark: '✗',
     label: 'token',
-    detail: `${file} (${describeScopes(r.scopes)}) does not allow ${what} (${missing.map(shortScope).join(', ')})`,
+    detail: `${file} (${describeScopes(scopes)}) does not allow ${what} (${missing.map(shortScope).join(', ')})`,
     fix: `move ${file} away and sign in again with 'syft-bg init -e ${email}' to allow ${what}, or set ${local}`,
   };
 }
@@ -286,6 +412,7 @@ export function renderChecks(checks: Check[]): { text: string; ready: boolean } 
 
 export const realFs = {
   readToken: (p: string, email?: string): TokenCheck => checkTokenFile(p, undefined, email),
+  folderProblem,
   exists: (p: string) => fs.existsSync(p),
   isDir: (p: string) => {
     try {

@@ -6,6 +6,8 @@ import { resolveContext, type ApiOptions } from './context';
 /**
  * Auto-approval objects (reference §2.10–§2.13) on top of lib/approval, which creates, edits and formats them
  * (with the reference's bugs fixed). Each call re-reads and edits config.yaml (comments and unknown keys kept).
+ * A call that rewrites config.yaml also migrates a legacy `approve.jobs` block for good, once: its one-line notice
+ * is in `notices` and is the first of `lines`, as `syft-bg init` prints it.
  */
 
 type Approval = typeof import('../approval');
@@ -55,6 +57,8 @@ export interface AutoApprovalChange {
   unchanged: string[];
   /** `approve.auto_approvals.enabled` in config.yaml (false: no object approves anything). */
   autoApprovalEnabled: boolean;
+  /** One line each about the rewrite of config.yaml itself (a legacy `approve.jobs` block migrated); also in `lines`. */
+  notices: string[];
   /** What `syft-bg auto-approve` prints. */
   lines: string[];
 }
@@ -84,7 +88,8 @@ function changeResult(home: ConfigHome, c: ObjectChange, before: ApprovalObject 
     replaced,
     unchanged,
     autoApprovalEnabled: enabled,
-    lines: [...c.lines, summary, ...disabledNote(enabled, home.config)],
+    notices: c.notices,
+    lines: [...c.notices, ...c.lines, summary, ...disabledNote(enabled, home.config)],
   };
 }
 
@@ -201,6 +206,8 @@ export interface RemoveAutoApprovalResult {
   removed: string[];
   /** Files named that were not in the object. */
   notFound: string[];
+  /** One line each about the rewrite of config.yaml itself (a legacy `approve.jobs` block migrated); also in `lines`. */
+  notices: string[];
   /** What `syft-bg remove-auto-approval` prints. */
   lines: string[];
 }
@@ -215,7 +222,8 @@ export function removeAutoApproval(name: string, opts: RemoveAutoApprovalOptions
     if (files.length) throw new UserError(`--all removes the whole object '${shown}'; do not name files with it`, EXIT.usage);
     // The reference's CLI message for an unknown object (lib/approval's lacks "in config.").
     if (!a.loadApprovalObjects(home).objects.has(name)) throw new UserError(`Auto-approval object '${shown}' not found in config.`, 1);
-    return { name, objectRemoved: true, removed: [], notFound: [], lines: a.removeObject(home, name, { deleteStoredCopies: true }).lines };
+    const r = a.removeObject(home, name, { deleteStoredCopies: true });
+    return { name, objectRemoved: true, removed: [], notFound: [], notices: r.notices, lines: [...r.notices, ...r.lines] };
   }
   if (files.length === 0) throw new UserError(`missing argument 'FILES...': the relative paths to remove from '${shown}' (or --all to remove the object)`, EXIT.usage);
   const r = a.removeFiles(home, name, files, { deleteStoredCopies: true });
@@ -226,7 +234,9 @@ export function removeAutoApproval(name: string, opts: RemoveAutoApprovalOptions
     objectRemoved: false,
     removed: r.removed,
     notFound,
+    notices: r.notices,
     lines: [
+      ...r.notices,
       `Removed ${r.removed.length} file(s) from '${shown}'.`,
       ...(notFound.length ? [`Not in '${shown}': ${notFound.map(a.display).join(', ')}`] : []),
       // lib/approval's own lines, minus its count line (the reference said "script(s)"; these are any files).
@@ -248,6 +258,8 @@ export interface RemovePeerResult {
   changed: string[];
   /** Of those, the ones left without peers (they now approve jobs from any peer). */
   widened: string[];
+  /** One line each about the rewrite of config.yaml itself (a legacy `approve.jobs` block migrated); also in `lines`. */
+  notices: string[];
   /** What `syft-bg remove-peer` prints. */
   lines: string[];
 }
@@ -277,5 +289,5 @@ export function removePeer(peer: string, opts: RemovePeerOptions = {}): RemovePe
     }
   }
   const r = a.removePeer(home, peer, { ...(opts.name !== undefined ? { name: opts.name } : {}), allowWidening: !!opts.allowAnyPeer });
-  return { peer, changed: r.changed, widened: r.widened, lines: r.lines };
+  return { peer, changed: r.changed, widened: r.widened, notices: r.notices, lines: [...r.notices, ...r.lines] };
 }

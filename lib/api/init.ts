@@ -31,7 +31,7 @@ export interface InitResult {
   tokenStored?: string;
   /** The Google sign-in ran (and stored the token). */
   signedIn: boolean;
-  /** The SyftBox folder, when init created it (local transport only, before config.yaml was written). */
+  /** The SyftBox folder, when init created it (whatever the transport, before config.yaml was written). */
   createdSyftboxRoot?: string;
 }
 
@@ -57,7 +57,19 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       const { isValidEmail } = require('../config/email') as typeof import('../config/email');
       if (!isValidEmail(opts.email.trim())) throw new UserError(`Invalid email '${opts.email}': expected an address like name@example.com`, EXIT.usage);
       if (opts.syftboxRoot !== undefined && opts.syftboxRoot.trim() === '') throw new UserError('Invalid SyftBox root: the path is empty', EXIT.usage);
-      (require('../init') as typeof import('../init')).checkWritableFolder(home.dir);
+      const { checkWritableFolder } = require('../init') as typeof import('../init');
+      checkWritableFolder(home.dir);
+      if (opts.syftboxRoot !== undefined) {
+        const root = path.resolve(cwd, expandTilde(opts.syftboxRoot, home.userHome));
+        let isFile = false;
+        try {
+          isFile = !fs.statSync(root).isDirectory();
+        } catch {
+          isFile = false; // missing, or unreachable: checked next
+        }
+        if (isFile) throw new UserError(`Invalid SyftBox root ${root}: it is a file, not a folder`, EXIT.usage);
+        checkWritableFolder(root);
+      }
       const { runDesktopFlow } = require('../google/oauth-flow') as typeof import('../google/oauth-flow');
       await runDesktopFlow({
         credentialsPath: credentials,
@@ -73,8 +85,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     }
   }
   const { runInit } = require('../init') as typeof import('../init');
-  // The SyftBox folder is created (local transport) before config.yaml is written: a folder that cannot be created
-  // fails init with nothing changed. With Drive, the first sync creates it.
+  // The SyftBox folder is created before config.yaml is written, whatever the transport: a folder that cannot be
+  // created fails init with nothing changed (a Drive sync could not create it either).
   const r = runInit({
     home,
     email: opts.email,

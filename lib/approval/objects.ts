@@ -45,7 +45,8 @@ import { ANY_DEPENDENCY, dependencyAllowed, SYFT_CLIENT_PYPI_RE, validateJob, ty
  *     computed from the stored copy, and non-UTF-8 files are hashed as bytes (`binary: true`) instead of crashing;
  *   * removing the last peer of an object (which would make it match ANY peer) is refused unless allowed.
  *
- * Every write goes through `updateConfig` (comments, key order and unknown keys kept; safe while the services run).
+ * Every write goes through `updateConfig` (comments, key order and unknown keys kept; safe while the services run),
+ * and its `notices` (the one-time migration of a legacy `approve.jobs` block) are returned for the caller to print.
  * Errors are `UserError`s whose message is what the CLI prints after `Error: `.
  */
 
@@ -70,6 +71,11 @@ export interface ObjectChange {
   replaced: string[];
   /** What the CLI prints. */
   lines: string[];
+  /**
+   * One line each from rewriting config.yaml, to print before `lines`: the migration of a legacy `approve.jobs`
+   * block (`updateConfig`'s notices).
+   */
+  notices: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -456,6 +462,7 @@ function saveObject(home: ConfigHome, req: SaveRequest): ObjectChange {
   const txn = new StoredCopyTxn(dir);
   const entries: ApprovalFileEntry[] = [];
   let result: { object: ApprovalObject; dropped: ApprovalFileEntry[]; created: boolean } | undefined;
+  let notices: string[] = [];
   try {
     for (const c of req.contents) {
       const dest = storedCopyPath(home.autoApprovals, name, c.rel);
@@ -464,7 +471,7 @@ function saveObject(home: ConfigHome, req: SaveRequest): ObjectChange {
       const h = hashFileBytes(fs.readFileSync(dest));
       entries.push({ relative_path: c.rel, path: dest, hash: h.hash, ...(h.binary ? { binary: true } : {}) });
     }
-    updateConfig(home, (doc) => {
+    ({ notices } = updateConfig(home, (doc) => {
       const raw = getIn(doc, [...OBJECTS_PATH, name]);
       const exists = raw !== undefined;
       if (exists && !explicit) throw new UserError(`An auto-approval object '${display(name)}' was created meanwhile; run the command again.`, 1);
@@ -472,7 +479,7 @@ function saveObject(home: ConfigHome, req: SaveRequest): ObjectChange {
       checkStorable(name, merged.object);
       writeObject(doc, name, merged.object, exists);
       result = { ...merged, created: !exists };
-    });
+    }));
   } catch (e) {
     txn.rollback();
     throw e;
@@ -496,6 +503,7 @@ function saveObject(home: ConfigHome, req: SaveRequest): ObjectChange {
     added: rels.filter((x) => !before.has(x)),
     replaced: rels.filter((x) => before.has(x)),
     lines: formatObjectChange(name, r.created, r.object),
+    notices,
   };
 }
 
@@ -627,6 +635,8 @@ export function autoApproveJob(home: ConfigHome, job: JobRef, opts: AutoApproveJ
 
 export interface EditResult {
   lines: string[];
+  /** `updateConfig`'s notices (a legacy `approve.jobs` block migrated by this write), to print before `lines`. */
+  notices: string[];
 }
 
 /**
@@ -638,7 +648,7 @@ export function removeFiles(home: ConfigHome, name: string, files: readonly stri
   let removedEntries: ApprovalFileEntry[] = [];
   let removed: string[] = [];
   let left = 0;
-  updateConfig(home, (doc) => {
+  const { notices } = updateConfig(home, (doc) => {
     const raw = getIn(doc, [...OBJECTS_PATH, name]);
     if (raw === undefined) throw new UserError(`Auto-approval object '${display(name)}' not found in config.`, 1);
     const o = objectFromData(raw);
@@ -658,12 +668,12 @@ export function removeFiles(home: ConfigHome, name: string, files: readonly stri
   }
   const lines = [`Removed ${removed.length} script(s) from '${display(name)}'.`];
   if (removed.length > 0 && left === 0) lines.push(`'${display(name)}' has no files left: it matches no job until files are added.`);
-  return { lines, removed };
+  return { lines, notices, removed };
 }
 
 /** `remove_auto_approve(name)` (§3): deletes the object and (by default) `auto_approvals/<name>/`. */
 export function removeObject(home: ConfigHome, name: string, opts: { deleteStoredCopies?: boolean } = {}): EditResult {
-  updateConfig(home, (doc) => {
+  const { notices } = updateConfig(home, (doc) => {
     if (getIn(doc, [...OBJECTS_PATH, name]) === undefined) throw new UserError(`Auto-approval object '${display(name)}' not found`, 1);
     deleteIn(doc, [...OBJECTS_PATH, name]);
   });
@@ -681,7 +691,7 @@ export function removeObject(home: ConfigHome, name: string, opts: { deleteStore
       lines.push(`Deleted its stored copies (${display(dir)}).`);
     }
   }
-  return { lines };
+  return { lines, notices };
 }
 
 export interface RemovePeerOptions {
@@ -698,7 +708,7 @@ export interface RemovePeerOptions {
 export function removePeer(home: ConfigHome, peer: string, opts: RemovePeerOptions = {}): EditResult & { changed: string[]; widened: string[] } {
   let changed: string[] = [];
   let widened: string[] = [];
-  updateConfig(home, (doc) => {
+  const { notices } = updateConfig(home, (doc) => {
     const names = docObjectNames(doc);
     if (opts.name !== undefined && !names.includes(opts.name)) throw new UserError(`Auto-approval object '${display(opts.name)}' not found.`, 1);
     const targets = opts.name !== undefined ? [opts.name] : names;
@@ -718,11 +728,11 @@ export function removePeer(home: ConfigHome, peer: string, opts: RemovePeerOptio
   });
   const lines = [`Removed peer ${display(peer)} from ${changed.length} object(s).`];
   for (const n of widened) lines.push(`Warning: '${display(n)}' has no peers left: it now matches jobs from any peer.`);
-  return { lines, changed, widened };
+  return { lines, notices, changed, widened };
 }
 
 /** `list-auto-approvals [-n NAME]` (§2.11) and `list_auto_approvals()` (§3). */
-export function listAutoApprovals(home: ConfigHome, opts: { name?: string } = {}): EditResult & { objects: Map<string, ApprovalObject> } {
+export function listAutoApprovals(home: ConfigHome, opts: { name?: string } = {}): { lines: string[]; objects: Map<string, ApprovalObject> } {
   const { objects } = loadApprovalObjects(home);
   if (opts.name !== undefined) {
     const o = objects.get(opts.name);

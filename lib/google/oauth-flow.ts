@@ -1,7 +1,8 @@
 /**
  * The desktop ("installed app") OAuth flow of https://developers.google.com/identity/protocols/oauth2/native-app :
  * loopback redirect on 127.0.0.1 (random port), PKCE S256, `state`, offline access with forced consent (so Google
- * returns a refresh token), then the code exchange and one `token.json` in the Python google-auth shape.
+ * returns a refresh token), then the code exchange, a check of the account that signed in, and one `token.json` in
+ * the Python google-auth shape.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -9,10 +10,11 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import type { OAuth2Client } from 'google-auth-library';
 import { UserError, EXIT } from '../errors';
 import { makeOAuthClient } from './clients';
 import { googleRootUrl } from './root-url';
-import { INIT_SCOPES, missingScopes, shortScope } from './scopes';
+import { INIT_SCOPES, SERVICE_SCOPES, missingScopes, shortScope } from './scopes';
 import { GOOGLE_TOKEN_URI, newPythonToken, writeTokenFile } from './token-file';
 import { oauthErrorCode, scrubError } from './auth';
 
@@ -266,6 +268,44 @@ export interface DesktopFlowOptions {
   opener?: (url: string) => boolean;
 }
 
+/**
+ * Which Google account the new tokens belong to, asked with the scopes that were granted: Drive `about.get`
+ * (`user.emailAddress`, https://developers.google.com/workspace/drive/api/reference/rest/v3/about) when `drive` was
+ * granted, else (or when Drive does not answer) Gmail `users.getProfile` (`emailAddress`,
+ * https://developers.google.com/workspace/gmail/api/reference/rest/v1/users/getProfile). The token response carries an
+ * `id_token` naming the account only for the `openid`/`email` scopes, which syft-bg does not ask for. Undefined when
+ * no granted scope allows either call; a UserError (exit 1) when every call failed.
+ */
+export async function signedInAccount(client: OAuth2Client, granted: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  // A few quick attempts: the user is waiting at the terminal.
+  const retry = { maxAttempts: 3, deadlineMs: 30_000, attemptTimeoutMs: 20_000 };
+  const asks: Array<() => Promise<string>> = [];
+  if (missingScopes(granted, SERVICE_SCOPES.approve).length === 0) {
+    asks.push(() => (require('./drive') as typeof import('./drive')).createDriveApi(client, { env, retry }).whoami());
+  }
+  if (missingScopes(granted, SERVICE_SCOPES.notify).length === 0) {
+    asks.push(async () => (await (require('./gmail') as typeof import('./gmail')).createGmailApi(client, { env, retry }).getProfile()).emailAddress);
+  }
+  if (asks.length === 0) return undefined;
+  const failures: string[] = [];
+  for (const ask of asks) {
+    try {
+      return await ask();
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
+  }
+  throw new UserError(
+    `Could not find out which Google account signed in (${failures.join('; ')}). Nothing was stored; re-run 'syft-bg init'.`,
+    EXIT.failure,
+  );
+}
+
+/** The refusal of a sign-in with another account than the data owner's (nothing is stored). */
+export function wrongAccountMessage(signedIn: string, expected: string): string {
+  return `You signed in as ${signedIn}, but this syft-bg is for ${expected}: sign in again with that account (or run 'syft-bg init -e ${signedIn}').`;
+}
+
 export interface DesktopFlowResult {
   tokenPath: string;
   /** The scopes stored in the token (those Google granted). */
@@ -372,6 +412,16 @@ export async function runDesktopFlow(o: DesktopFlowOptions): Promise<DesktopFlow
       // Store what was granted (requested order first): Python refreshes with the file's scopes, and asking for a
       // scope that was not granted fails with invalid_scope.
       const stored = granted ? [...scopes.filter((s) => granted.includes(s)), ...granted.filter((s) => !scopes.includes(s))] : scopes;
+      // `login_hint` only preselects an account: the user can pick another one in Google's account chooser. A token of
+      // another account is not stored (the previous state stays: no token), else setup-status would say Ready and the
+      // services would fail at start. The file's `account` stays "" as google-auth-oauthlib writes it.
+      if (o.email) {
+        client.setCredentials(tokens);
+        const who = await signedInAccount(client, stored, env);
+        if (who !== undefined && who.trim().toLowerCase() !== o.email.trim().toLowerCase()) {
+          throw new UserError(wrongAccountMessage(who, o.email), EXIT.failure);
+        }
+      }
       writeTokenFile(
         o.tokenPath,
         newPythonToken({

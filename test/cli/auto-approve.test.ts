@@ -290,6 +290,64 @@ describe('auto-approve, list-auto-approvals, remove-auto-approval, remove-peer (
     expect(ok(['list-auto-approvals'])).toBe('No auto-approval objects configured.\n');
   });
 
+  describe('a legacy config (approve.jobs.peers): the first command that rewrites config.yaml migrates it and says so once', () => {
+    const LEGACY = path.join(__dirname, '..', 'fixtures', 'config', 'legacy-readme.yaml');
+    const notice = () =>
+      `Migrated legacy approve.jobs.peers (2 peers) into auto-approval objects legacy_alice_uni_edu, legacy_bob_co_com in ${cfg}; ` +
+      "add their files with 'syft-bg auto-approve' to store copies.";
+    beforeEach(() => fs.copyFileSync(LEGACY, cfg));
+
+    it('auto-approve FILE -n x: the notice line first, once; the next command prints nothing about it', () => {
+      const first = sb.cli(['auto-approve', 'proj/main.py', '-n', 'x']);
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.stdout).toBe(`${notice()}\nAuto-approval object: x\n  main.py\nPeers: (any)\nCreated auto-approval object 'x'.\n`);
+      expect(config()).not.toMatch(/^ {2}jobs:/m);
+      expect(listJson().objects.map((o) => o.name)).toEqual(['legacy_alice_uni_edu', 'legacy_bob_co_com', 'x']);
+
+      const next = sb.cli(['auto-approve', 'proj/sub/deep.py', '-n', 'x']);
+      expect(next.code).toBe(0);
+      expect(next.stdout).not.toMatch(/legacy|Migrated/);
+      const peer = sb.cli(['remove-peer', 'bob@co.com', '--allow-any-peer']);
+      expect(peer.code).toBe(0);
+      expect(peer.stdout).toBe("Removed peer bob@co.com from 1 object(s).\nWarning: 'legacy_bob_co_com' has no peers left: it now matches jobs from any peer.\n");
+    });
+
+    it('remove-peer, remove-auto-approval FILES and --all print it too, and only when they write', () => {
+      // A refusal writes nothing: no migration, no notice.
+      const refused = sb.cli(['remove-peer', 'alice@uni.edu']);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(config()).toMatch(/^ {2}jobs:/m);
+      const peer = sb.cli(['remove-peer', 'alice@uni.edu', '--allow-any-peer']);
+      expect(peer.code).toBe(0);
+      expect(peer.stdout.split('\n')[0]).toBe(notice());
+      expect(peer.stdout.match(/Migrated legacy/g)).toHaveLength(1);
+
+      fs.copyFileSync(LEGACY, cfg);
+      const files = sb.cli(['remove-auto-approval', 'utils.py', '-n', 'legacy_alice_uni_edu']);
+      expect(files.code).toBe(0);
+      expect(files.stdout).toBe(`${notice()}\nRemoved 1 file(s) from 'legacy_alice_uni_edu'.\n`);
+
+      fs.copyFileSync(LEGACY, cfg);
+      const all = sb.cli(['remove-auto-approval', '-n', 'legacy_bob_co_com', '--all']);
+      expect(all.code).toBe(0);
+      expect(all.stdout).toBe(`${notice()}\nRemoved auto-approval object 'legacy_bob_co_com'.\n`);
+      expect(sb.cli(['remove-auto-approval', '-n', 'legacy_alice_uni_edu', '--all']).stdout).toBe("Removed auto-approval object 'legacy_alice_uni_edu'.\n");
+    });
+
+    it('the Node API returns the notice in `notices` (and first in `lines`), then none', () => {
+      const { autoApprove, removePeer } = require('../../lib/api/approvals') as typeof import('../../lib/api/approvals');
+      const ctx = { env: sb.env, cwd: sb.dir };
+      const a = autoApprove({ contents: ['proj/main.py'], name: 'x', ...ctx });
+      expect(a.notices).toEqual([notice()]);
+      expect(a.lines[0]).toBe(notice());
+      const b = removePeer('bob@co.com', { allowAnyPeer: true, ...ctx });
+      expect(b.notices).toEqual([]);
+      expect(b.lines.join('\n')).not.toContain('Migrated');
+    });
+  });
+
   it('usage errors exit 2, failures exit 1; messages name the value at fault, never a stack trace', () => {
     const cases: Array<[string[], number, string]> = [
       [['auto-approve'], 2, "Error: missing argument 'CONTENTS...'"],

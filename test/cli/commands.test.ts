@@ -180,6 +180,153 @@ describe('syft-bg init (built binary): filesystem failures as a non-root user', 
   });
 });
 
+describe('syft-bg init and setup-status: the SyftBox folder, whatever the transport', () => {
+  let sb: Sandbox;
+  let file: string;
+  let tok: string;
+  beforeEach(() => {
+    sb = makeSandbox('initroot');
+    file = path.join(sb.dir, 'f'); // a regular file where a folder is needed
+    fs.writeFileSync(file, 'x');
+    tok = path.join(sb.dir, 'tok.json');
+    fs.writeFileSync(tok, pyToken([GMAIL, DRIVE]));
+  });
+  afterEach(() => sb.cleanup());
+  const cfg = () => path.join(sb.syftBgHome, 'config.yaml');
+  const setRoot = (root: string) => fs.writeFileSync(cfg(), fs.readFileSync(cfg(), 'utf8').replace(/^syftbox_root: .*$/m, `syftbox_root: ${root}`));
+  /** Run the built CLI with a read-only tmpfs on `dir`, in a private mount namespace (gone when the process ends). */
+  function cliOnReadOnly(dir: string, args: string[]): CliResult {
+    fs.mkdirSync(dir, { recursive: true });
+    const r = spawnSync(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro syftbg-ro "$1" && shift && exec "$@"', 'sh', dir, process.execPath, CLI, ...args],
+      { env: sb.env, encoding: 'utf8', cwd: sb.dir, timeout: 60_000 },
+    );
+    if (r.error) throw r.error;
+    expect(r.stderr).not.toMatch(/^(unshare|mount|sh):/m); // the mount itself worked
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('-r under a regular file is refused with the Drive transport as with the local one (exit 1, nothing written)', () => {
+    for (const args of [['-t', tok], []]) {
+      const r = sb.cli(['init', '-e', 'do@example.com', ...args, '-r', `${file}/box`]);
+      expectOneLineError(r, 1, `Cannot create the folder ${file}/box: a part of the path is a file, not a folder (ENOTDIR)`);
+      expect(fs.readdirSync(sb.home)).toEqual([]); // no ~/.syft-bg: token copy and home folder undone
+    }
+  });
+
+  it('with a Drive token, init creates the SyftBox folder as the local transport does', () => {
+    const root = path.join(sb.dir, 'a', 'box');
+    const r = sb.cli(['init', '-e', 'do@example.com', '-t', tok, '-r', root]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Created SyftBox folder ${root}`);
+    expect(fs.statSync(root).isDirectory()).toBe(true);
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
+    const s = sb.cli(['setup-status']);
+    expect(s.stdout).toContain(`  ✓ SyftBox folder     ${root}\n`);
+    expect(s.code).toBe(0);
+  });
+
+  it('setup-status: a root that cannot be created is ✗ with the reason on Drive too; one that can, is left to the first sync', () => {
+    expect(sb.cli(['init', '-e', 'do@example.com', '-t', tok, '-r', path.join(sb.dir, 'box')]).code).toBe(0);
+    setRoot(`${file}/box`);
+    const r = sb.cli(['setup-status']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`  ✗ SyftBox folder     ${file}/box cannot be created: ${file} is a file, not a folder\n`);
+    expect(r.stdout).toContain(`      fix: move ${file} away, or point syftbox_root at your SyftBox folder ('syft-bg init -e do@example.com -r FOLDER')\n`);
+    expect(r.stdout).not.toContain('created by the first sync');
+    expect(r.stdout).not.toContain('Ready');
+
+    setRoot(file); // the root itself is a file
+    expect(sb.cli(['setup-status']).stdout).toContain(`  ✗ SyftBox folder     ${file}: it is a file, not a folder\n`);
+
+    const missing = path.join(sb.dir, 'later', 'box');
+    setRoot(missing);
+    const ok = sb.cli(['setup-status']);
+    expect(ok.stdout).toContain(`  - SyftBox folder     ${missing} (created by the first sync)\n`);
+    expect(ok.code).toBe(0);
+  });
+
+  it('a read-only file system is reported as EROFS, not ENOENT: init (exit 1, nothing written) and setup-status', () => {
+    const ro = path.join(sb.dir, 'ro');
+    const top = cliOnReadOnly(ro, ['init', '-e', 'do@example.com', '-r', `${ro}/box`]);
+    expectOneLineError(top, 1, `Cannot create the folder ${ro}/box: read-only file system (EROFS)`);
+    const deep = cliOnReadOnly(ro, ['init', '-e', 'do@example.com', '-t', tok, '-r', `${ro}/a/b/box`]);
+    expectOneLineError(deep, 1, `Cannot create the folder ${ro}/a/b/box: read-only file system (EROFS) (at ${ro}/a)`);
+    expect(fs.readdirSync(sb.home)).toEqual([]);
+    expect(fs.readdirSync(ro)).toEqual([]); // the mount was private to the command
+
+    expect(sb.cli(['init', '-e', 'do@example.com', '-t', tok, '-r', path.join(sb.dir, 'box')]).code).toBe(0);
+    setRoot(`${ro}/box`);
+    const s = cliOnReadOnly(ro, ['setup-status']);
+    expect(s.code).toBe(1);
+    expect(s.stdout).toContain(`  ✗ SyftBox folder     ${ro}/box cannot be created: read-only file system (EROFS) at ${ro}\n`);
+    expect(s.stdout).toContain(`      fix: make ${ro} writable, or point syftbox_root at your SyftBox folder`);
+    setRoot(ro); // there, but read-only
+    const there = cliOnReadOnly(ro, ['setup-status']);
+    expect(there.code).toBe(1);
+    expect(there.stdout).toContain(`  ✗ SyftBox folder     ${ro}: cannot write in it: read-only file system (EROFS)\n`);
+  });
+});
+
+describe('setup-status: credentials.json is "not needed" only while every token works on its own', () => {
+  let sb: Sandbox;
+  let tok: string;
+  let creds: string;
+  beforeAll(() => {
+    sb = makeSandbox('sscred');
+    fs.mkdirSync(sb.syftBgHome, { recursive: true });
+    tok = path.join(sb.syftBgHome, 'token.json');
+    creds = path.join(sb.syftBgHome, 'credentials.json');
+    fs.writeFileSync(path.join(sb.syftBgHome, 'config.yaml'), `do_email: a@b.org\nsyftbox_root: ${sb.dir}\ntransports:\n  email: gmail\n  syftbox: drive\n`);
+  });
+  afterAll(() => sb.cleanup());
+  const credLine = (out: string) => out.split('\n').find((l) => l.includes('credentials.json  '));
+  const CLIENT = JSON.stringify({ installed: { client_id: 'c.apps', client_secret: 'TOPSECRET-cs' } });
+
+  it('a working Python token: not needed', () => {
+    fs.writeFileSync(tok, pyToken([GMAIL, DRIVE]), { mode: 0o600 });
+    const r = sb.cli(['setup-status']);
+    expect(credLine(r.stdout)).toBe('  - credentials.json   not needed while the token is valid');
+    expect(r.code).toBe(0);
+  });
+
+  it('a token that is ✗ (scope missing, or unusable): credentials.json is ✗ with the fix (needed to sign in again)', () => {
+    for (const text of [pyToken([GMAIL]), 'not json']) {
+      fs.writeFileSync(tok, text, { mode: 0o600 });
+      const r = sb.cli(['setup-status']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`  ✗ credentials.json   missing at ${creds} (needed to sign in again)\n      fix: Google Cloud Console → APIs & Services → Credentials`);
+      expect(r.stdout).not.toContain('not needed');
+    }
+  });
+
+  it('a saved OAuth2Client token needs it for its client id: ✗ without it, ✓ with it', () => {
+    fs.writeFileSync(tok, JSON.stringify({ access_token: 'ya29.TOPSECRET', refresh_token: '1//TOPSECRET', scope: `${GMAIL} ${DRIVE}`, expiry_date: 1 }), { mode: 0o600 });
+    const without = sb.cli(['setup-status']);
+    expect(without.code).toBe(1);
+    expect(credLine(without.stdout)).toBe(`  ✗ credentials.json   missing at ${creds} (the saved OAuth2Client token takes its client id from it)`);
+    fs.writeFileSync(creds, CLIENT);
+    try {
+      const withIt = sb.cli(['setup-status']);
+      expect(credLine(withIt.stdout)).toBe(`  ✓ credentials.json   ${creds}`);
+      expect(withIt.stdout).toContain(`  ✓ token              ${tok} (scopes: gmail.modify, drive)\n`);
+      expect(withIt.code).toBe(0);
+      expect(withIt.stdout + without.stdout).not.toContain('TOPSECRET');
+    } finally {
+      fs.rmSync(creds);
+    }
+  });
+
+  it('no token yet: ✗ missing, with the fix', () => {
+    fs.rmSync(tok, { force: true });
+    const r = sb.cli(['setup-status']);
+    expect(r.code).toBe(1);
+    expect(credLine(r.stdout)).toBe(`  ✗ credentials.json   missing at ${creds} (needed to sign in again)`);
+  });
+});
+
 describe('syft-bg init while the services run', () => {
   let sb: Sandbox;
   beforeAll(() => (sb = makeSandbox('initrun')));

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../lib/errors';
 import { runInit } from '../../lib/init';
+import { folderProblem, mkdirRecursive, realMkdirError, type MkdirFn } from '../../lib/setup-check';
 import { ConfigError } from '../../lib/config/errors';
 import { loadConfig } from '../../lib/config/load';
 import { layout } from '../../lib/home';
@@ -405,25 +406,28 @@ describe('syft-bg init -e NEW: a default SyftBox root follows the address', () =
   });
 });
 
+/** A regular file: paths under it fail with ENOTDIR, even for root (which ignores permissions). */
+function aFile(): string {
+  const f = path.join(t.root, 'plain-file');
+  write(f, 'x');
+  return f;
+}
+
+/** Every folder and file below `dir`, with the files' text. */
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      out.push(p + (e.isDirectory() ? '/' : `=${fs.readFileSync(p, 'utf8')}`));
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
 describe('syft-bg init, filesystem failures: one line naming the path and the reason, nothing changed', () => {
-  /** A regular file: paths under it fail with ENOTDIR, even for root (which ignores permissions). */
-  function aFile(): string {
-    const f = path.join(t.root, 'plain-file');
-    write(f, 'x');
-    return f;
-  }
-  function snapshot(dir: string): string[] {
-    const out: string[] = [];
-    const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        out.push(p + (e.isDirectory() ? '/' : `=${fs.readFileSync(p, 'utf8')}`));
-        if (e.isDirectory()) walk(p);
-      }
-    };
-    walk(dir);
-    return out.sort();
-  }
 
   it('a SyftBox folder that cannot be created (ENOTDIR): exit 1, and no config, token or home folder is left', () => {
     const t2 = tempHome({ create: false });
@@ -470,17 +474,100 @@ describe('syft-bg init, filesystem failures: one line naming the path and the re
     expect(fs.existsSync(t.home.config)).toBe(false);
   });
 
-  it('with createSyftboxRoot, the local SyftBox folder is created (before config.yaml) and reported', () => {
+  it('with createSyftboxRoot, the SyftBox folder is created (before config.yaml) and reported, whatever the transport', () => {
     const r = runInit({ home: t.home, email: 'a@b.io', createSyftboxRoot: true });
     const root = path.join(t.userHome, 'SyftBox_a@b.io');
     expect(r.messages).toEqual([`Config saved to ${t.home.config}`, `Created SyftBox folder ${root}`]);
     expect(r.createdSyftboxRoot).toBe(root);
     expect(fs.statSync(root).isDirectory()).toBe(true);
-    // Drive: the first sync creates it.
+    // Drive: created too (a folder that cannot be created is refused now, not at the first sync).
     const src = path.join(t.root, 'given.json');
     write(src, pyToken([GMAIL, DRIVE]));
     const r2 = runInit({ home: t.home, email: 'b@b.io', tokenPath: src, createSyftboxRoot: true });
-    expect(r2.createdSyftboxRoot).toBeUndefined();
-    expect(fs.existsSync(path.join(t.userHome, 'SyftBox_b@b.io'))).toBe(false);
+    expect(loadConfig(t.home).config.transports.syftbox).toBe('drive');
+    const root2 = path.join(t.userHome, 'SyftBox_b@b.io');
+    expect(r2.createdSyftboxRoot).toBe(root2);
+    expect(r2.messages[r2.messages.length - 1]).toBe(`Created SyftBox folder ${root2}`);
+    expect(fs.statSync(root2).isDirectory()).toBe(true);
+  });
+
+  it('with a Drive token, a SyftBox folder under a file is refused as with the local transport (ENOTDIR, exit 1, nothing written)', () => {
+    const f = aFile();
+    const src = path.join(t.root, 'given.json');
+    write(src, pyToken([GMAIL, DRIVE]));
+    const before = snapshot(t.root);
+    const e = errorOf(() => runInit({ home: t.home, email: 'a@b.io', syftboxRoot: `${f}/box`, tokenPath: src, createSyftboxRoot: true }));
+    expect([e.exitCode, e.message]).toEqual([1, `Cannot create the folder ${f}/box: a part of the path is a file, not a folder (ENOTDIR)`]);
+    expect(snapshot(t.root)).toEqual(before);
+  });
+});
+
+/** An error as Node's fs makes it. */
+function errno(code: string, syscall: string, p: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${syscall} '${p}'`), { code, syscall, path: p });
+}
+
+/**
+ * `fs.mkdirSync` as Node 20 behaves on a read-only file system mounted at `ro`: a plain mkdir below it fails with
+ * EROFS, a recursive one with ENOENT (it stats the folder it could not make and reports that stat's error).
+ */
+function readOnlyAt(ro: string, calls: string[] = []): MkdirFn {
+  return (p, opts) => {
+    calls.push(`${opts?.recursive ? 'mkdir -p' : 'mkdir'} ${p}`);
+    if (p.startsWith(ro + path.sep)) throw errno(opts?.recursive ? 'ENOENT' : 'EROFS', 'mkdir', p);
+    return fs.mkdirSync(p, opts);
+  };
+}
+
+describe('the real reason a folder cannot be created (Node 20 reports EROFS as ENOENT)', () => {
+  it('a recursive mkdir failing with ENOENT: the plain mkdir of the first missing component gives the reason', () => {
+    const ro = path.join(t.root, 'ro');
+    fs.mkdirSync(ro);
+    const calls: string[] = [];
+    let e: unknown;
+    try {
+      mkdirRecursive(path.join(ro, 'a', 'b'), readOnlyAt(ro, calls));
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toMatchObject({ code: 'EROFS', path: path.join(ro, 'a') });
+    expect(calls).toEqual([`mkdir -p ${ro}/a/b`, `mkdir ${ro}/a`]);
+    expect(fs.readdirSync(ro)).toEqual([]);
+  });
+
+  it('runInit names EROFS and the folder (and where it failed); nothing is left behind', () => {
+    const ro = path.join(t.root, 'ro');
+    fs.mkdirSync(ro);
+    const before = snapshot(t.root);
+    const top = errorOf(() => runInit({ home: t.home, email: 'a@b.io', syftboxRoot: `${ro}/box`, createSyftboxRoot: true, mkdir: readOnlyAt(ro) }));
+    expect([top.exitCode, top.message]).toEqual([1, `Cannot create the folder ${ro}/box: read-only file system (EROFS)`]);
+    const deep = errorOf(() => runInit({ home: t.home, email: 'a@b.io', syftboxRoot: `${ro}/x/y/box`, createSyftboxRoot: true, mkdir: readOnlyAt(ro) }));
+    expect(deep.message).toBe(`Cannot create the folder ${ro}/x/y/box: read-only file system (EROFS) (at ${ro}/x)`);
+    expect(snapshot(t.root)).toEqual(before);
+  });
+
+  it('other errors pass as they are; a component that can be made after all is removed again and the ENOENT kept', () => {
+    const enoent = errno('ENOENT', 'mkdir', '/x');
+    const eacces = errno('EACCES', 'mkdir', '/x');
+    expect(realMkdirError('/x', eacces)).toBe(eacces);
+    const dir = path.join(t.root, 'ok', 'sub');
+    expect(realMkdirError(dir, enoent)).toBe(enoent);
+    expect(fs.existsSync(path.join(t.root, 'ok'))).toBe(false);
+  });
+
+  it('a real file in the way: ENOTDIR from Node itself and from the walk, naming the file for setup-status', () => {
+    const f = aFile();
+    let e: unknown;
+    try {
+      mkdirRecursive(path.join(f, 'a', 'b'));
+    } catch (x) {
+      e = x;
+    }
+    expect((e as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    // An ENOENT from a mkdir that Node could not explain, below a file: the walk finds the file.
+    expect(realMkdirError(path.join(f, 'a', 'b'), errno('ENOENT', 'mkdir', path.join(f, 'a', 'b')))).toMatchObject({ code: 'ENOTDIR', path: path.join(f, 'a') });
+    expect(folderProblem(path.join(f, 'a', 'b'))).toEqual({ at: f, notAFolder: true });
+    expect(folderProblem(f)).toEqual({ at: f, notAFolder: true });
+    expect(folderProblem(path.join(t.root, 'new', 'folder'))).toBeUndefined();
   });
 });

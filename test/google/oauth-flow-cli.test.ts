@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer, type Emulator } from '../emulator/core';
+import { driveModule } from '../emulator/drive';
+import { gmailModule } from '../emulator/gmail';
 import { oauthModule } from '../emulator/oauth';
 import { makeSandbox, statusJson, waitFor, type Sandbox } from '../helpers/sandbox';
 import { parseTokenFile } from '../../lib/google/token-file';
@@ -14,9 +16,11 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
   let client: { clientId: string; clientSecret: string };
 
   beforeAll(async () => {
-    emu = await startServer([oauthModule]);
+    // Drive and Gmail too: after the sign-in, init asks Drive (or Gmail) which account signed in.
+    emu = await startServer([oauthModule, driveModule, gmailModule]);
     client = emu.world.addClient();
     emu.world.addUser('alice@uni.edu', { clientId: client.clientId });
+    emu.world.addUser('other@example.com', { clientId: client.clientId });
     env = { SYFT_BG_GOOGLE_ROOT_URL: emu.url };
   });
   afterAll(() => emu.close());
@@ -72,9 +76,12 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     expect(page.body).toContain('You can close this tab');
     expect(r.stdout).toContain(`Stored Google token at ${tokenPath()} (scopes: gmail.modify, drive)`);
     expect(r.stdout).toContain(`Config saved to ${configPath()}`);
-    // With a Google token the SyftBox transport is Drive: the approve service's first sync creates the datasite folder.
+    // With a Google token the SyftBox transport is Drive; the SyftBox folder is created all the same (as for the
+    // local transport), so a folder that cannot be created fails init rather than the first sync.
     expect(syftboxTransportWithToken(true)).toBe('drive');
-    expect(r.stdout).not.toContain('Created SyftBox folder');
+    const root = path.join(sb.home, 'SyftBox_alice@uni.edu');
+    expect(r.stdout).toContain(`Created SyftBox folder ${root}`);
+    expect(fs.statSync(root).isDirectory()).toBe(true);
 
     const text = fs.readFileSync(tokenPath(), 'utf8');
     expect(fs.statSync(tokenPath()).mode & 0o777).toBe(0o600);
@@ -129,6 +136,36 @@ describe('syft-bg init: Google sign-in (built binary)', () => {
     expect(r.stderr).toContain('Error: Google sign-in was cancelled or access was denied (access_denied)');
     expect(fs.existsSync(tokenPath())).toBe(false);
     expect(fs.existsSync(configPath())).toBe(false);
+  });
+
+  it('signing in with another account: exit 1 naming both, no token kept, the previous config as it was', async () => {
+    // A local set-up first; then the sign-in, where the user picks other@example.com in Google's account chooser
+    // (login_hint do@example.com is not an account of the emulator: its admin consent decides who signs in).
+    const first = sb.cli(['init', '-e', 'do@example.com', '--no-google'], { env });
+    expect(first.code).toBe(0);
+    const before = fs.readFileSync(configPath(), 'utf8');
+    writeCredentials();
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ email: 'other@example.com' }) });
+    const { r, url, page } = await initWithBrowser(['-e', 'do@example.com', '--no-browser']);
+    expect(new URL(url).searchParams.get('login_hint')).toBe('do@example.com');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "Error: You signed in as other@example.com, but this syft-bg is for do@example.com: sign in again with that account (or run 'syft-bg init -e other@example.com').\n",
+    );
+    expect(page.status).toBe(400);
+    expect(r.stdout).not.toContain('Stored Google token');
+    expect(fs.existsSync(tokenPath())).toBe(false);
+    expect(fs.readFileSync(configPath(), 'utf8')).toBe(before);
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'maildir', syftbox: 'local' });
+
+    // Signing in with the right account then works.
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ email: 'do@example.com' }) });
+    emu.world.addUser('do@example.com', { clientId: client.clientId });
+    const again = await initWithBrowser(['-e', 'do@example.com', '--no-browser']);
+    expect(again.r.stderr).toBe('');
+    expect(again.r.code).toBe(0);
+    expect(again.r.stdout).toContain(`Stored Google token at ${tokenPath()} (scopes: gmail.modify, drive)`);
+    expect(statusJson(sb).config.transports).toMatchObject({ email: 'gmail', syftbox: 'drive' });
   });
 
   it('--no-google skips the sign-in; a missing --credentials file is a usage error', () => {

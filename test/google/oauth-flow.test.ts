@@ -4,6 +4,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServer, sendJson, type Emulator } from '../emulator/core';
+import { driveModule } from '../emulator/drive';
+import { gmailModule } from '../emulator/gmail';
 import { oauthModule } from '../emulator/oauth';
 import { UserError } from '../../lib/errors';
 import { loadAuth } from '../../lib/google/auth';
@@ -134,7 +136,8 @@ describe('runDesktopFlow against the emulator', () => {
   let tokenPath: string;
 
   beforeAll(async () => {
-    emu = await startServer([oauthModule]);
+    // Drive and Gmail too: after the code exchange the flow asks them which account signed in.
+    emu = await startServer([oauthModule, driveModule, gmailModule]);
     emu.router.add('test.me', 'GET', '/test/me', (ctx) => sendJson(ctx.res, 200, { email: ctx.user.email }));
     env = { SYFT_BG_GOOGLE_ROOT_URL: emu.url };
     client = emu.world.addClient();
@@ -162,6 +165,8 @@ describe('runDesktopFlow against the emulator', () => {
   afterEach(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
     await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: '{}' });
+    emu.world.faults = [];
+    emu.world.counters.clear();
   });
 
   /** Start the flow; resolve with the printed URL once it is printed. */
@@ -233,6 +238,77 @@ describe('runDesktopFlow against the emulator', () => {
     const auth = loadAuth(tokenPath, { env, scopes: INIT_SCOPES });
     const me = await auth.client.request<{ email: string }>({ url: `${emu.url}test/me` });
     expect(me.data.email).toBe('alice@uni.edu');
+  });
+
+  it('checks the account that signed in with Drive about.get before storing anything', async () => {
+    const f = start();
+    await browse(await f.url);
+    await f.done;
+    expect(emu.world.counters.get('drive.about.get')).toBe(1);
+    expect(emu.world.counters.get('gmail.profile')).toBeUndefined();
+  });
+
+  it('another account than the data owner\'s signs in: nothing stored, an error page, the message naming both', async () => {
+    // login_hint only preselects an account: in Google's account chooser the user picks bob (the emulator lets the
+    // admin consent decide when the hint is not one of its users).
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ email: 'bob@uni.edu' }) });
+    const f = start({ email: 'do@example.com' });
+    const url = await f.url;
+    expect(new URL(url).searchParams.get('login_hint')).toBe('do@example.com');
+    const page = await browse(url);
+    const message =
+      "You signed in as bob@uni.edu, but this syft-bg is for do@example.com: sign in again with that account (or run 'syft-bg init -e bob@uni.edu').";
+    await expect(f.done).rejects.toThrow(new UserError(message, 1));
+    const e = await f.done.catch((x: unknown) => x);
+    expect((e as UserError).exitCode).toBe(1);
+    expect(page.status).toBe(400);
+    expect(page.body).toContain('You signed in as bob@uni.edu, but this syft-bg is for do@example.com');
+    expect(fs.existsSync(tokenPath)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(['credentials.json']);
+    expect(f.lines.join('\n')).not.toContain('Stored Google token');
+  });
+
+  it('the same account in other letter case is the same account', async () => {
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ email: 'alice@uni.edu' }) });
+    const f = start({ email: 'Alice@Uni.EDU' });
+    await browse(await f.url);
+    await expect(f.done).resolves.toMatchObject({ scopes: [GMAIL, DRIVE] });
+    expect(fs.existsSync(tokenPath)).toBe(true);
+  });
+
+  it('Drive not granted: the account is asked from Gmail users.getProfile; a wrong one is refused there too', async () => {
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ scopes: [GMAIL] }) });
+    const ok = start();
+    await browse(await ok.url);
+    await expect(ok.done).resolves.toMatchObject({ scopes: [GMAIL] });
+    expect(emu.world.counters.get('drive.about.get')).toBeUndefined();
+    expect(emu.world.counters.get('gmail.profile')).toBe(1);
+
+    fs.rmSync(tokenPath);
+    await fetch(`${emu.url}__admin/oauth/consent`, { method: 'POST', body: JSON.stringify({ scopes: [GMAIL], email: 'bob@uni.edu' }) });
+    const wrong = start({ email: 'do@example.com' });
+    await browse(await wrong.url);
+    await expect(wrong.done).rejects.toThrow(/^You signed in as bob@uni\.edu, but this syft-bg is for do@example\.com/);
+    expect(fs.existsSync(tokenPath)).toBe(false);
+  });
+
+  it('Drive refuses about.get: Gmail answers instead; when neither answers, nothing is stored and the reasons are given', async () => {
+    emu.world.faults.push({ route: 'drive.about.get', status: 403, reason: 'accessNotConfigured', count: -1 });
+    const f = start();
+    await browse(await f.url);
+    await expect(f.done).resolves.toMatchObject({ scopes: [GMAIL, DRIVE] });
+    expect(emu.world.counters.get('gmail.profile')).toBe(1);
+
+    fs.rmSync(tokenPath);
+    emu.world.faults.push({ route: 'gmail.profile', status: 403, reason: 'accessNotConfigured', count: -1 });
+    const g = start();
+    const page = await browse(await g.url);
+    const e = (await g.done.catch((x: unknown) => x)) as UserError;
+    expect(e).toBeInstanceOf(UserError);
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toMatch(/^Could not find out which Google account signed in \(drive\.about\.get: HTTP 403 accessNotConfigured: .*; gmail\.profile: HTTP 403 accessNotConfigured: .*\)\. Nothing was stored; re-run 'syft-bg init'\.$/);
+    expect(page.status).toBe(400);
+    expect(fs.existsSync(tokenPath)).toBe(false);
   });
 
   it('partial consent: only the granted scopes are stored, the missing ones are reported and warned about', async () => {

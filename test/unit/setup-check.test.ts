@@ -111,6 +111,52 @@ describe('setup-status: tokens of the active Google transports', () => {
   });
 });
 
+describe('setup-status: credentials.json', () => {
+  const cred = async () => (await setupStatus({ home, env: { HOME: dir, PM2_HOME: path.join(dir, 'pm2') } })).checks.find((c) => c.label === 'credentials.json')!;
+  const missing = (why: string) => ({
+    mark: '✗',
+    label: 'credentials.json',
+    detail: `missing at ${home}/credentials.json (${why})`,
+    fix: 'Google Cloud Console → APIs & Services → Credentials → Create OAuth client ID (Desktop app) → download it to that path',
+  });
+
+  it('"not needed" only while every token line is ✓ and none takes its client id from it', async () => {
+    config('gmail', 'drive');
+    fs.writeFileSync(tok, py([GMAIL, DRIVE]));
+    expect(await cred()).toEqual({ mark: '-', label: 'credentials.json', detail: 'not needed while the token is valid' });
+    fs.writeFileSync(tok, py([GMAIL]));
+    expect(await cred()).toEqual(missing('needed to sign in again'));
+    fs.writeFileSync(tok, '{"type": "service_account"}');
+    expect(await cred()).toEqual(missing('needed to sign in again'));
+    fs.writeFileSync(tok, JSON.stringify({ access_token: 'ya29.TOPSECRET', refresh_token: '1//TOPSECRET', scope: `${GMAIL} ${DRIVE}`, expiry_date: 1 }));
+    expect(await cred()).toEqual(missing('the saved OAuth2Client token takes its client id from it'));
+    fs.writeFileSync(path.join(home, 'credentials.json'), JSON.stringify({ installed: { client_id: 'c.apps', client_secret: 'TOPSECRET' } }));
+    expect(await cred()).toEqual({ mark: '✓', label: 'credentials.json', detail: `${home}/credentials.json` });
+  });
+});
+
+describe('setup-status: the SyftBox folder', () => {
+  const folder = async () => (await setupStatus({ home, env: { HOME: dir, PM2_HOME: path.join(dir, 'pm2') } })).checks.find((c) => c.label === 'SyftBox folder')!;
+  const root = (r: string, syftbox: 'drive' | 'local') =>
+    fs.writeFileSync(path.join(home, 'config.yaml'), `do_email: a@b.org\nsyftbox_root: ${r}\ntransports:\n  email: maildir\n  syftbox: ${syftbox}\n`);
+
+  it('on Drive, a missing folder that can be created is left to the first sync; one below a file is ✗ with the reason', async () => {
+    root(path.join(dir, 'a', 'box'), 'drive');
+    expect(await folder()).toEqual({ mark: '-', label: 'SyftBox folder', detail: `${dir}/a/box (created by the first sync)` });
+    const f = path.join(dir, 'f');
+    fs.writeFileSync(f, 'x');
+    for (const syftbox of ['drive', 'local'] as const) {
+      root(`${f}/box`, syftbox);
+      expect(await folder()).toEqual({
+        mark: '✗',
+        label: 'SyftBox folder',
+        detail: `${f}/box cannot be created: ${f} is a file, not a folder`,
+        fix: `move ${f} away, or point syftbox_root at your SyftBox folder ('syft-bg init -e a@b.org -r FOLDER')`,
+      });
+    }
+  });
+});
+
 describe('setup-status layout', () => {
   it('continuation lines of a detail start under the detail column, those of a fix under the fix text', () => {
     const { text } = renderChecks([{ mark: '✗', label: 'config.yaml', detail: 'invalid: first\nsecond', fix: 'do this\nthen that' }]);
