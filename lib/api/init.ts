@@ -105,7 +105,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     ...(r.createdSyftboxRoot ? { createdSyftboxRoot: r.createdSyftboxRoot } : {}),
   };
   if (r.changed.length > 0) {
-    const running = await runningServices(ctx.pm2Home);
+    const running = await runningServices(ctx.pm2Home, ctx.home.dir);
     if (running.length > 0) result.messages.push(previousSettingsLine(running));
   }
   return result;
@@ -115,12 +115,14 @@ export async function init(opts: InitOptions): Promise<InitResult> {
  * The syft-bg services the PM2 daemon has online, read over its RPC socket (lib/pm2/daemon-reader: no daemon is
  * started; without a daemon socket the answer is immediate).
  */
-async function runningServices(pm2Home: string): Promise<string[]> {
+async function runningServices(pm2Home: string, home: string): Promise<string[]> {
   const { readDaemon } = require('../pm2/daemon-reader') as typeof import('../pm2/daemon-reader');
   const { SERVICES, pm2Name } = require('../services') as typeof import('../services');
+  const { otherHomeOf } = require('../control') as typeof import('../control');
   const d = await readDaemon({ home: pm2Home, timeoutMs: 1000 });
   if (!d.running) return [];
-  return SERVICES.filter((s) => d.processes.some((p) => p.name === pm2Name(s) && p.pm2_env.status === 'online'));
+  // Only this home's services: another home's on the same daemon do not read this config.yaml.
+  return SERVICES.filter((s) => d.processes.some((p) => p.name === pm2Name(s) && p.pm2_env.status === 'online' && otherHomeOf(p, home) === null));
 }
 
 /** The services keep what they read at start: say so, with the command that applies the new settings. */

@@ -110,4 +110,13 @@ describe('two syft-bg homes on one PM2 daemon', () => {
     expect(y.stdout).toBe('notify is not running (stopped); nothing changed.\n');
     expect(status((s) => a.cli(s)).services.find((s) => s.name === 'notify')!).toMatchObject({ state: 'stopped', home: a.syftBgHome, otherHome: false });
   });
+
+  it('init in one home names only its own running services in its "restart applies the new settings" line', () => {
+    // A's notify runs again; B's approve runs.
+    expect(a.cli(['start', 'notify']).code).toBe(0);
+    const r = bcli(['init', '-e', 'b2@example.com']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("approve is running with the previous settings: 'syft-bg restart approve' applies the new ones.");
+    expect(r.stdout).not.toMatch(/notify (and approve )?(is|are) running/);
+  });
 });
