@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mkdirRecursive } from './folders';
 
 let counter = 0;
 
@@ -10,7 +11,7 @@ let counter = 0;
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirRecursive(dir); // with the OS's reason on a read-only file system, not Node's ENOENT
   let mode = opts.mode;
   if (mode === undefined) {
     try {
