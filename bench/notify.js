@@ -26,7 +26,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -87,8 +87,19 @@ function sandbox(base, name) {
     if (r.status !== 0) throw new Error(`syft-bg ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
   };
+  // Not blocking: `start` waits until notify is ready, and its Gmail check needs this process's emulator to answer.
+  const cliAsync = (args, extra = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...extra }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`syft-bg ${args.join(' ')} failed (${code}): ${err}`))));
+    });
   return {
-    dir, home, env, cli, syftBgHome: path.join(home, '.syft-bg'), root: path.join(dir, 'SyftBox'),
+    dir, home, env, cli, cliAsync, syftBgHome: path.join(home, '.syft-bg'), root: path.join(dir, 'SyftBox'),
     cleanup(keep) {
       spawnSync(process.execPath, [PM2, 'kill'], { env, encoding: 'utf8', timeout: 30_000 });
       if (!keep) fs.rmSync(dir, { recursive: true, force: true });
@@ -198,7 +209,7 @@ async function latency(o) {
     editConfig(sb, (t) => t.replace(/(transports:[\s\S]*?syftbox: )\w+/, '$1local').replace(/^(  heartbeat_enabled: )true$/m, '$1false'));
     fs.mkdirSync(path.join(sb.root, DO, 'app_data', 'job', 'inbox'), { recursive: true });
     const datasite = await prefill(sb, o.datasite);
-    sb.cli(['start', 'notify'], env);
+    await sb.cliAsync(['start', 'notify'], env);
     const started = performance.now();
     await waitFor('journal', () => fs.existsSync(path.join(sb.syftBgHome, 'notify', 'journal.jsonl')), 30_000, 20);
     const journalMs = Math.round(performance.now() - started);

@@ -23,11 +23,11 @@ export function isAuthFailure(e: unknown): boolean {
 }
 
 /** The message for a refused token: what happened and what to do, without any secret. */
-export function authFailureMessage(e: unknown, tokenPath: string): string {
+export function authFailureMessage(e: unknown, tokenPath: string, which: 'Drive' | 'Gmail' = 'Drive'): string {
   const msg = (e as Error)?.message ?? String(e);
   if (isUserError(e)) return msg;
   return (
-    `Google refused the Drive token in ${tokenPath} (${msg}). ` +
+    `Google refused the ${which} token in ${tokenPath} (${msg}). ` +
     `Sign in again: re-run 'syft-bg init -e EMAIL' (or pass a fresh token with 'syft-bg init -e EMAIL -t TOKEN'), then 'syft-bg restart'.`
   );
 }

@@ -101,7 +101,9 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
   // (READY_TIMEOUT_MS in lib/control.ts, 10 s): a slow network must not make `syft-bg start` report a failure.
   const probe = createDriveApi(auth.client, { env, retry: { maxAttempts: 2, attemptTimeoutMs: Math.min(timeout, 3_000), deadlineMs: 6_000 }, ...(i.onDriveCall ? { onCall: i.onDriveCall } : {}) });
   try {
-    const who = await probe.whoami();
+    // Hard limit too: a token refresh that hangs is not bounded by the attempt timeout.
+    const { within } = await import('../../lib/google/within');
+    const who = await within(probe.whoami(), 6_500);
     if (who.toLowerCase() !== i.me.toLowerCase()) {
       throw new UserError(`${i.loaded.path}: the Drive token ${tokenPath} belongs to ${who}, but do_email is ${i.me}. Sign in as ${i.me} ('syft-bg init -e ${i.me}').`, EXIT.config);
     }

@@ -5,6 +5,7 @@ import { requireIdentity, requireSupportedTransports } from '../../lib/service/r
 import { readFileIfExists, writeFileAtomic } from '../../lib/fs/atomic';
 import type { MailTransport } from '../../lib/mail/transport';
 import type { SyftBgConfig } from '../../lib/config/types';
+import type { LoadedConfig } from '../../lib/config/load';
 import type { Logger } from 'pino';
 
 /**
@@ -22,6 +23,10 @@ import type { Logger } from 'pino';
  *
  * Peers: with `transports.syftbox: local` there is no peer list, so no peer e-mails are sent; with Drive they come
  * from the p2p folders and SYFT_peers.json (lib/notify/peers.ts).
+ *
+ * With `transports.email: gmail`, the Gmail token is checked with Google before anything else (gmail-check.ts): a
+ * token of another account than do_email, or one Google refuses, fails the set-up (`syft-bg start` reports it);
+ * an unreachable Gmail is logged and the service starts.
  */
 export const notifyService: ServiceDefinition = {
   name: 'notify',
@@ -30,7 +35,7 @@ export const notifyService: ServiceDefinition = {
     const c = loaded.config;
     const t = c.transports;
     requireSupportedTransports(loaded, ['notify']);
-    const transport = await makeTransport(loaded.config, logger);
+    const transport = await makeTransport(loaded, id.email, logger);
     const { heartbeatDue, heartbeatEmail } = await import('../../lib/notify/heartbeat');
     const { Journal } = await import('../../lib/notify/journal');
     const { Notifier } = await import('../../lib/notify/notifier');
@@ -152,8 +157,12 @@ function parseLastSent(text: string | undefined): string | undefined {
   }
 }
 
-/** The configured mail transport: the Maildir (embedded default) or Gmail with the token file. */
-async function makeTransport(c: SyftBgConfig, logger: Logger): Promise<MailTransport> {
+/**
+ * The configured mail transport: the Maildir (embedded default) or Gmail with the token file, checked with Google
+ * first (gmail-check.ts: a token of another account or a refused one fails the set-up; an unreachable Gmail does not).
+ */
+async function makeTransport(loaded: LoadedConfig, me: string, logger: Logger): Promise<MailTransport> {
+  const c = loaded.config;
   if (c.transports.email === 'maildir') {
     const { MaildirTransport } = await import('../../lib/mail/maildir');
     return new MaildirTransport(c.transports.maildir_path);
@@ -162,10 +171,12 @@ async function makeTransport(c: SyftBgConfig, logger: Logger): Promise<MailTrans
   const { SERVICE_SCOPES } = await import('../../lib/google/scopes');
   const { createGmailApi } = await import('../../lib/google/gmail');
   const { GmailTransport } = await import('../../lib/mail/gmail');
+  const { checkGmailToken } = await import('./gmail-check');
   const auth = loadAuth(c.gmail_token_path, {
     scopes: SERVICE_SCOPES.notify,
     log: logger, // pino's (obj, msg) signature
   });
+  await checkGmailToken({ configPath: loaded.path, tokenPath: c.gmail_token_path, me, client: auth.client, logger });
   return new GmailTransport(createGmailApi(auth.client));
 }
 

@@ -45,9 +45,15 @@ export function makeOAuthClient(opts: { clientId?: string; clientSecret?: string
   // desktop flow) is single-use, so retrying its exchange blindly was never right either.
   const transporter = client.transporter;
   const request = transporter.request.bind(transporter);
-  transporter.request = ((o: Parameters<typeof request>[0]) => request({ ...o, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } })) as typeof transporter.request;
+  // Every request gets a time limit: API calls pass their attempt's; token requests (refresh, code exchange) pass
+  // none, and a token endpoint that never answers would hold the call, and the service's cycle, forever.
+  transporter.request = ((o: Parameters<typeof request>[0]) =>
+    request({ ...o, timeout: o?.timeout ?? TOKEN_REQUEST_TIMEOUT_MS, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } })) as typeof transporter.request;
   return client;
 }
+
+/** Time limit of a request that brings none of its own (the OAuth token requests). */
+export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 
 /** The access token `client` holds now (what an attempt starting now will send, unless it refreshes first). */
 export function currentAccessToken(client: OAuth2Client): string | null | undefined {

@@ -48,7 +48,7 @@ describe('notify over Gmail (emulator) under a real PM2 daemon', () => {
   it('sends the heartbeat through Gmail once, refreshing the Python-shaped token and writing it back as Python wrote it', async () => {
     const s = statusJson(sb);
     expect(s.config.transports).toMatchObject({ email: 'gmail', syftbox: 'local' });
-    const r = sb.cli(['start', 'notify'], { env });
+    const r = await sb.cliAsync(['start', 'notify'], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const box = () => mailbox(gmailState(emu.world), 'do@example.com');
@@ -78,22 +78,18 @@ describe('notify over Gmail (emulator) under a real PM2 daemon', () => {
     expect(logs).not.toContain(String(tok.token));
 
     // A restart does not send another heartbeat.
-    expect(sb.cli(['restart', 'notify'], { env }).code).toBe(0);
+    expect((await sb.cliAsync(['restart', 'notify'], { env })).code).toBe(0);
     await waitFor('notify restarted', () => sb.cli(['logs', 'notify', '-n', '200', '--json']).stdout.split('notify started').length >= 3);
     await new Promise((r) => setTimeout(r, 500));
     expect(emu.world.counters.get('gmail.messages.send')).toBe(1);
   });
 
-  it('a revoked token: notify logs what to do (no token in it), keeps running and backs off instead of retrying every pass', async () => {
+  it('a token revoked while notify runs: it logs what to do (no token in it), keeps running and backs off; started again, it refuses', async () => {
     const rev = await fetch(`${emu.url}revoke?token=${encodeURIComponent(refreshToken)}`, { method: 'POST' });
     expect(rev.status).toBe(200);
-    // Force a refresh on the next start: expire the stored access token.
+    // A heartbeat is due at the next pass: its send meets the revoked grant (401, then invalid_grant on the refresh).
     const stored = path.join(sb.syftBgHome, 'token.json');
-    const tok = JSON.parse(fs.readFileSync(stored, 'utf8')) as Record<string, unknown>;
-    tok.expiry = '2020-01-01T00:00:00Z';
-    fs.writeFileSync(stored, JSON.stringify(tok), { mode: 0o600 });
     fs.rmSync(path.join(sb.syftBgHome, 'notify', 'heartbeat.json'));
-    expect(sb.cli(['restart', 'notify'], { env }).code).toBe(0);
     const logs = await waitFor('refresh failure logged', () => {
       const l = sb.cli(['logs', 'notify', '-n', '200']).stdout;
       return /syft-bg init/.test(l) && l;
@@ -104,5 +100,11 @@ describe('notify over Gmail (emulator) under a real PM2 daemon', () => {
     await new Promise((r) => setTimeout(r, 6000)); // more than one pass (interval 5 s)
     expect(emu.world.counters.get('oauth.token') ?? 0).toBe(sends);
     expect(statusJson(sb).services.find((x) => x.name === 'notify')!.state).toBe('online');
+    // Started again, notify checks its token with Google first (apps/notify/gmail-check.ts) and does not start.
+    const r = await sb.cliAsync(['restart', 'notify'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`notify did not start: Google refused the refresh token in ${stored} (invalid_grant`);
+    expect(r.stderr).not.toContain(refreshToken);
+    expect(statusJson(sb).services.find((x) => x.name === 'notify')!.state).toBe('stopped');
   });
 });

@@ -106,6 +106,36 @@ describe('POST /__admin/faults', () => {
   });
 });
 
+describe('POST /__admin/users', () => {
+  it('an email that is not an address, or a scope that is not one, is 400 naming it; nothing is created', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ email: 'notanemail' }, /^email "notanemail" is not an e-mail address/],
+      [{ email: 'do@localhost' }, /is not an e-mail address/],
+      [{ email: 'two words@example.org' }, /is not an e-mail address/],
+      [{ email: 'a@b@example.org' }, /is not an e-mail address/],
+      [{ email: 'do@example.org', scopes: ['bogus'] }, /^scope "bogus" is not an OAuth scope/],
+      [{ email: 'do@example.org', scopes: ['https://www.googleapis.com/auth/drive', 'drive'] }, /^scope "drive" is not an OAuth scope/],
+      [{ email: 'do@example.org', scopes: ['http://www.googleapis.com/auth/drive'] }, /not an OAuth scope/],
+      [{ email: 'do@example.org', scopes: [] }, /scopes must be a non-empty array of strings/],
+    ];
+    for (const [body, msg] of cases) {
+      const r = await admin('POST', 'users', body);
+      expect([r.status, r.data.error.message]).toEqual([400, expect.stringMatching(msg)]);
+      expect(r.data.error.errors[0].reason).toBe('badRequest');
+    }
+    expect(emu.world.users.size).toBe(0);
+    expect(emu.world.tokens.size).toBe(0);
+  });
+
+  it('scope URLs and the OpenID Connect short forms are accepted; the tokens carry them', async () => {
+    const scopes = ['openid', 'email', 'profile', 'https://mail.google.com/', 'https://www.googleapis.com/auth/gmail.modify'];
+    const r = await admin('POST', 'users', { email: 'Do.Owner+tag@Example.org', scopes });
+    expect(r.status).toBe(200);
+    expect(r.data).toMatchObject({ email: 'Do.Owner+tag@Example.org', scopes });
+    expect(emu.world.tokens.get(r.data.accessToken)?.scopes).toEqual(scopes);
+  });
+});
+
 describe('admin routes are not API traffic', () => {
   it('they are neither counted nor matched by * faults (benchmarks count Drive calls with the counters)', async () => {
     const { drive } = await clients();

@@ -407,9 +407,28 @@ export function validateFault(v: unknown, routes: readonly string[], where = 'fa
   return f as unknown as Fault;
 }
 
+/** An e-mail address as the admin API accepts it: one `@`, no spaces, a dotted domain (kept simple). */
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * A scope Google's authorization endpoint accepts: a scope URL (`https://www.googleapis.com/auth/drive`,
+ * `https://mail.google.com/`) or one of the OpenID Connect short forms
+ * (https://developers.google.com/identity/protocols/oauth2/scopes#openid-connect).
+ */
+export function isScope(s: string): boolean {
+  if (s === 'openid' || s === 'email' || s === 'profile') return true;
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' && u.hostname.includes('.') && !/\s/.test(s);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Admin endpoints (no auth) for tests and benchmarks. They are not API traffic: neither counted nor faulted.
  * - `POST /__admin/users {email, scopes?, clientId?}` → `{email, accessToken, refreshToken, clientId, clientSecret, scopes}`.
+ *   400 for an `email` that is not an address or a scope that is neither an https:// URL nor openid/email/profile.
  *   Without `clientId` the tokens belong to the default client {@link DEFAULT_CLIENT_ID}; a `clientId` must have been
  *   created with `POST /__admin/clients`. Calling it again for the same e-mail adds a grant (e.g. for another client).
  * - `POST /__admin/clients` → `{clientId, clientSecret}`
@@ -421,9 +440,12 @@ function registerAdmin(router: Router, world: World): void {
   router.add('admin.users', 'POST', '/__admin/users', (c) => {
     const b = adminObject(c.body);
     if (typeof b.email !== 'string' || b.email.trim() === '') throw new HttpError(400, 'email is required', 'badRequest');
+    if (!EMAIL_RE.test(b.email)) throw new HttpError(400, `email ${JSON.stringify(b.email)} is not an e-mail address (name@domain)`, 'badRequest');
     if (b.clientId !== undefined && typeof b.clientId !== 'string') throw new HttpError(400, 'clientId must be a string', 'badRequest');
     if (b.scopes !== undefined && (!Array.isArray(b.scopes) || b.scopes.length === 0 || b.scopes.some((s) => typeof s !== 'string')))
       throw new HttpError(400, 'scopes must be a non-empty array of strings', 'badRequest');
+    const badScope = (b.scopes as string[] | undefined)?.find((s) => !isScope(s));
+    if (badScope !== undefined) throw new HttpError(400, `scope ${JSON.stringify(badScope)} is not an OAuth scope (an https:// URL, or openid, email, profile)`, 'badRequest');
     const opts = { ...(b.clientId !== undefined ? { clientId: b.clientId as string } : {}), ...(b.scopes !== undefined ? { scopes: b.scopes as string[] } : {}) };
     sendJson(c.res, 200, world.addUser(b.email, opts));
   }, { auth: false });

@@ -36,7 +36,7 @@ describe('notify service (Gmail emulator, real PM2)', () => {
     fs.mkdirSync(path.join(root, DO, 'app_data', 'job', 'inbox'), { recursive: true });
     // An existing job before the first start: seeded, never mailed.
     writeBashJob(root, DS, 'old', 'echo old\n');
-    const r = sb.cli(['start', 'notify'], { env });
+    const r = await sb.cliAsync(['start', 'notify'], { env });
     // A job that lands right after `start` returned, while the service may still be seeding: it must be mailed.
     writeBashJob(root, DS, 'early', 'echo early\n');
     expect(r.stderr).toBe('');
