@@ -105,12 +105,12 @@ export async function setupDrive(i: DriveSetupInput): Promise<DriveSetup> {
     const { within } = await import('../../lib/google/within');
     const who = await within(probe.whoami(), 6_500);
     if (who.toLowerCase() !== i.me.toLowerCase()) {
-      throw new UserError(`${i.loaded.path}: the Drive token ${tokenPath} belongs to ${who}, but do_email is ${i.me}. Sign in as ${i.me} ('syft-bg init -e ${i.me}').`, EXIT.config);
+      throw new UserError(`${i.loaded.path}: the Drive token ${tokenPath} belongs to ${who}, but do_email is ${i.me}. Sign in as ${i.me}: move ${tokenPath} away and run 'syft-bg init -e ${i.me}' (or pass ${i.me}'s token with 'syft-bg init -e ${i.me} -t TOKEN').`, EXIT.config);
     }
   } catch (e) {
     if (isUserError(e) && e.exitCode === EXIT.config) throw e;
     if (isAuthFailure(e)) throw new UserError(authFailureMessage(e, tokenPath), EXIT.config);
-    i.logger.warn({ err: e }, `Google Drive is not reachable at start (${(e as Error).message}); trying again every ${c.sync.interval} s`);
+    i.logger.warn({ error: (e as Error).message }, `Google Drive is not reachable at start (${(e as Error).message}); trying again every ${c.sync.interval} s`);
   }
 
   // The datasite's job folders (init leaves the datasite to the first sync on the Drive transport). They exist from

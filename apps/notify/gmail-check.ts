@@ -60,11 +60,11 @@ export async function checkGmailToken(i: GmailCheckInput): Promise<string | unde
       const msg = isUserError(e) ? e.message : authFailureMessage(e, i.tokenPath, 'Gmail');
       throw new UserError(msg, EXIT.config);
     }
-    i.logger.warn({ err: e }, `Gmail is not reachable at start (${(e as Error).message}); e-mails wait in the outbox until it is`);
+    i.logger.warn({ error: (e as Error).message }, `Gmail is not reachable at start (${(e as Error).message}); e-mails wait in the outbox until it is`);
     return undefined;
   }
   if (who.toLowerCase() !== i.me.toLowerCase()) {
-    throw new UserError(`${i.configPath}: the Gmail token ${i.tokenPath} belongs to ${who}, but do_email is ${i.me}. Sign in as ${i.me} ('syft-bg init -e ${i.me}').`, EXIT.config);
+    throw new UserError(`${i.configPath}: the Gmail token ${i.tokenPath} belongs to ${who}, but do_email is ${i.me}. Sign in as ${i.me}: move ${i.tokenPath} away and run 'syft-bg init -e ${i.me}' (or pass ${i.me}'s token with 'syft-bg init -e ${i.me} -t TOKEN').`, EXIT.config);
   }
   return who;
 }

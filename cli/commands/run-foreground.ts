@@ -8,6 +8,15 @@ export async function run(service: ServiceName, once: boolean): Promise<void> {
   const snap = await readDaemon();
   const p = snap.running ? snap.processes.find((x) => x.name === pm2Name(service)) : undefined;
   if (p && p.pm2_env.status === 'online') {
+    const { otherHomeOf } = await import('../../lib/control');
+    const { currentHome } = await import('../../lib/home');
+    const theirs = otherHomeOf(p, currentHome().dir);
+    if (theirs) {
+      throw new UserError(
+        `${service} runs under PM2 (pid ${p.pid}) for another syft-bg home (${theirs}) on this PM2 daemon: two copies would share the PM2 name. Stop it there, or use another PM2_HOME.`,
+        1,
+      );
+    }
     throw new UserError(
       `${service} is already running under PM2 (pid ${p.pid}). Stop it first ('syft-bg stop ${service}'), or watch it with 'syft-bg logs ${service} -f'.`,
       1,

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { listLogFiles, rollBase, serviceLogDir, assertServiceName } from './files';
 import { loadPinoRoll, type SonicBoom } from './roll';
 import { createRenderer } from './render';
+import { mkdirRecursive } from '../fs/folders';
 
 export interface ServiceLoggerOptions {
   /** Service name: the folder and file name under `logsDir`, and the `service` field of every line. */
@@ -89,7 +90,7 @@ export async function createServiceLogger(opts: ServiceLoggerOptions): Promise<S
   if (!Number.isInteger(maxFiles) || maxFiles < 1) throw new Error(`maxFiles must be an integer ≥ 1, got ${maxFiles}`);
   const maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE;
   const dir = serviceLogDir(opts.logsDir, service);
-  await fsp.mkdir(dir, { recursive: true });
+  mkdirRecursive(dir); // the OS's reason (EROFS, EACCES) rather than Node's ENOENT
   pruneLogFiles(opts.logsDir, service, maxFiles);
 
   const fileDest = await loadPinoRoll()({

@@ -60,12 +60,23 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
   const home = currentHome(env);
   const child = pm2ChildEnv(env);
   const { createServiceLogger } = require('../log/logger') as typeof import('../log/logger');
-  const log = await createServiceLogger({
-    service: def.name,
-    logsDir: home.logs,
-    level: env.SYFT_BG_LOG_LEVEL,
-    stdout: opts.foreground ? 'pretty' : 'json',
-  });
+  let log: Awaited<ReturnType<typeof createServiceLogger>>;
+  try {
+    log = await createServiceLogger({
+      service: def.name,
+      logsDir: home.logs,
+      level: env.SYFT_BG_LOG_LEVEL,
+      stdout: opts.foreground ? 'pretty' : 'json',
+    });
+  } catch (e) {
+    // No log to tell it in: say it on stderr (PM2 keeps it in pm2-error.log; the CLI shows it), in words.
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (typeof code !== 'string') throw e;
+    const { fsReason } = require('../fs/folders') as typeof import('../fs/folders');
+    const where = (e as NodeJS.ErrnoException).path ?? home.logs;
+    process.stderr.write(`${opts.foreground ? 'Error: ' : `syft-bg ${def.name}: `}cannot write its logs at ${where}: ${fsReason(e)}\n`);
+    return EXIT.failure;
+  }
   const logger = log.logger;
   capPm2ErrorLog(home.logs, def.name, logger);
   const abort = new AbortController();
@@ -142,6 +153,13 @@ export async function runService(def: ServiceDefinition, opts: RunOptions): Prom
     svc = await def.create({ service: def.name, home, loaded, logger, signal: abort.signal });
   } catch (e) {
     if (isUserError(e)) return fatal(EXIT.config, e.message, e);
+    const fsErr = e as NodeJS.ErrnoException;
+    if (typeof fsErr?.code === 'string' && typeof fsErr.syscall === 'string') {
+      // A file it cannot write (read-only file system, permissions, disk full): the folder and the reason in words.
+      const { fsReason } = require('../fs/folders') as typeof import('../fs/folders');
+      const where = fsErr.path ? path.dirname(fsErr.path) : home.dir;
+      return fatal(EXIT.failure, `could not start: cannot write in ${where}: ${fsReason(e)}`, e);
+    }
     return fatal(EXIT.failure, `could not start: ${(e as Error).message}`, e);
   }
 

@@ -119,4 +119,10 @@ describe('two syft-bg homes on one PM2 daemon', () => {
     expect(r.stdout).toContain("approve is running with the previous settings: 'syft-bg restart approve' applies the new ones.");
     expect(r.stdout).not.toMatch(/notify (and approve )?(is|are) running/);
   });
+
+  it("run-foreground in B while A's notify runs under PM2: says it is another home's, exit 1", () => {
+    const r = bcli(['run-foreground', '-s', 'notify', '--once']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`notify runs under PM2 \\(pid \\d+\\) for another syft-bg home \\(${a.syftBgHome.replace(/[.]/g, '\\.')}\\) on this PM2 daemon`));
+  });
 });

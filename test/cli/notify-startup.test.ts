@@ -90,7 +90,7 @@ describe('syft-bg start notify checks the Gmail token with Google (real CLI, rea
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
-      `notify did not start: ${cfg}: the Gmail token ${token()} belongs to ${OTHER}, but do_email is ${DO}. Sign in as ${DO} ('syft-bg init -e ${DO}').`,
+      `notify did not start: ${cfg}: the Gmail token ${token()} belongs to ${OTHER}, but do_email is ${DO}. Sign in as ${DO}: move ${token()} away and run 'syft-bg init -e ${DO}' (or pass ${DO}'s token with 'syft-bg init -e ${DO} -t TOKEN').`,
     );
     expect(r.stderr).toContain('notify is stopped; fix the cause, then: syft-bg start notify');
     expect(r.stderr).not.toMatch(/Started|\n\s+at /);
@@ -208,7 +208,7 @@ describe('checkGmailToken', () => {
     const { run, tokenPath } = check(tokenJson(emu.world.addUser(OTHER, { scopes: [GMAIL] })));
     const e = await failure(run);
     expect(isUserError(e) && e.exitCode).toBe(EXIT.config);
-    expect(e.message).toBe(`/cfg.yaml: the Gmail token ${tokenPath} belongs to ${OTHER}, but do_email is ${DO}. Sign in as ${DO} ('syft-bg init -e ${DO}').`);
+    expect(e.message).toBe(`/cfg.yaml: the Gmail token ${tokenPath} belongs to ${OTHER}, but do_email is ${DO}. Sign in as ${DO}: move ${tokenPath} away and run 'syft-bg init -e ${DO}' (or pass ${DO}'s token with 'syft-bg init -e ${DO} -t TOKEN').`);
   });
 
   it('Gmail answering 401 even after a refresh: a config error about the Gmail token (not the Drive one)', async () => {
