@@ -28,18 +28,25 @@ let compiled: string | undefined;
  */
 export function compiledLogLib(): string {
   if (compiled) return compiled;
-  const out = path.join(tmpDir('syft-bg-loglib-'), 'log');
+  const base = tmpDir('syft-bg-loglib-');
+  const out = path.join(base, 'log');
   fs.mkdirSync(out, { recursive: true });
-  for (const name of fs.readdirSync(LIB_LOG)) {
-    if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue;
-    const { code } = transformFileSync(path.join(LIB_LOG, name), {
+  const compile = (src: string, dest: string) => {
+    const { code } = transformFileSync(src, {
       jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
       module: { type: 'commonjs' },
       sourceMaps: false,
       swcrc: false,
     });
-    fs.writeFileSync(path.join(out, name.replace(/\.ts$/, '.js')), code);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, code);
+  };
+  for (const name of fs.readdirSync(LIB_LOG)) {
+    if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue;
+    compile(path.join(LIB_LOG, name), path.join(out, name.replace(/\.ts$/, '.js')));
   }
+  // What lib/log requires from the rest of lib/ (plain node and path modules only).
+  for (const dep of ['fs/folders']) compile(path.join(LIB_LOG, '..', `${dep}.ts`), path.join(base, `${dep}.js`));
   compiled = out;
   return out;
 }
